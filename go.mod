@@ -1,0 +1,10 @@
+module github.com/scfws/scfws-go
+
+go 1.26
+
+require github.com/stretchr/testify v1.12.1
+
+require (
+	github.com/tencentyun/scf-go-lib v0.0.0-20230904103145-13c9a7eeca80 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
