@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
 // The errNo values the register adapter answers with. 101 and 102 are the
@@ -136,4 +137,76 @@ func safely(fn func() error) (err error) {
 		}
 	}()
 	return fn()
+}
+
+// Push sentinels: a *PushError wraps exactly one of them (or the caller's
+// context.Canceled), so callers branch with [errors.Is].
+var (
+	// ErrEmptyConnectionID: a push to "" is refused before any request.
+	ErrEmptyConnectionID = errors.New("scfws: empty connection ID")
+	// ErrPushRefused: the gateway answered and refused: a non-2xx status
+	// other than the transient ones, or a 2xx answer with errNo ≠ 0. Per
+	// Tencent, the gateway then drops that client; retrying cannot help.
+	ErrPushRefused = errors.New("scfws: push refused")
+	// ErrPushUnavailable: a transient failure (a transport error, or HTTP
+	// 429, 502, 503, 504) that persisted through the retries.
+	ErrPushUnavailable = errors.New("scfws: push gateway unavailable")
+	// ErrPushTimeout: the ctx deadline passed, or the last attempt exceeded
+	// PushOptions.Timeout. The gateway may still have delivered the push.
+	ErrPushTimeout = errors.New("scfws: push timed out")
+	// ErrPushBadAnswer: a 2xx answer whose body is not JSON (something other
+	// than the gateway answered). The push may or may not have been delivered.
+	ErrPushBadAnswer = errors.New("scfws: push answer not understood")
+)
+
+// PushError is a failed push. Use [errors.As] to read its fields and
+// [errors.Is] with the push sentinels to learn its kind.
+type PushError struct {
+	// ConnectionID is the connection pushed to.
+	ConnectionID string
+	// StatusCode is the last HTTP status, 0 when no response came.
+	StatusCode int
+	// ErrNo and ErrMsg are from the gateway's JSON answer, when it had one.
+	ErrNo  int
+	ErrMsg string
+	// Body is the start of the raw answer (at most 512 bytes).
+	Body string
+	// Attempts is how many requests were made.
+	Attempts int
+	// Err is the cause; it wraps one of the push sentinels.
+	Err error
+
+	transient  bool
+	retryAfter time.Duration
+}
+
+func (e *PushError) Error() string {
+	msg := fmt.Sprintf("scfws: push to %q: %v", e.ConnectionID, e.Err)
+	if e.ErrMsg != "" {
+		msg += fmt.Sprintf(" (errMsg %q)", e.ErrMsg)
+	}
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" after %d attempts", e.Attempts)
+	}
+	return msg
+}
+
+// Unwrap returns Err.
+func (e *PushError) Unwrap() error { return e.Err }
+
+// Transient reports whether the failure was of the retried kind (the gateway
+// was unavailable or slow) rather than a refusal of this connection.
+func (e *PushError) Transient() bool { return e.transient }
+
+// BroadcastError is what Broadcast returns when some pushes failed. Failed
+// maps each failed connection ID to its error (a *PushError); IDs never
+// attempted because ctx ended are in Failed too.
+type BroadcastError struct {
+	Failed map[string]error
+	// Sent is how many distinct connections the push reached.
+	Sent int
+}
+
+func (e *BroadcastError) Error() string {
+	return fmt.Sprintf("scfws: broadcast: %d of %d pushes failed", len(e.Failed), len(e.Failed)+e.Sent)
 }

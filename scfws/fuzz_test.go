@@ -1,0 +1,98 @@
+package scfws
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// seedEvents adds the fixture corpus and a few broken events to f.
+func seedEvents(f *testing.F) {
+	for _, raw := range fixtures(f) {
+		f.Add(raw)
+	}
+	for _, s := range []string{``, `{`, `null`, `[]`, `{"websocket":null}`, `{"requestContext":{},"websocket":{"action":"connecting","secConnectionID":"a","secWebSocketProtocol":"a,,b","secWebSocketExtensions":"x;\"y"}}`} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzInvoke: no payload makes an adapter panic, the register answer is
+// always a JSON object with errNo, and an accepting answer names at most one
+// subprotocol, one the client offered.
+func FuzzInvoke(f *testing.F) {
+	seedEvents(f)
+	opts := &RegisterOptions{Subprotocols: []string{"chat", "binary", "superchat"}, Extensions: []string{"permessage-deflate"}}
+	reg := NewRegisterHandler(nil, opts)
+	router := &Router{RegisterOptions: opts}
+	tx, cl := NewTransmissionHandler(nil), NewCleanupHandler(nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		ctx := context.Background()
+		out, err := reg.Invoke(ctx, payload)
+		if err != nil {
+			t.Fatalf("register returned an invocation error: %v", err)
+		}
+		var resp struct {
+			ErrNo     *int                       `json:"errNo"`
+			ErrMsg    *string                    `json:"errMsg"`
+			WebSocket *RegisterResponseWebSocket `json:"websocket"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil || resp.ErrNo == nil || resp.ErrMsg == nil {
+			t.Fatalf("register answer %s is not an errNo/errMsg object: %v", out, err)
+		}
+		if *resp.ErrNo == 0 {
+			ev, err := DecodeRegisterEvent(payload)
+			if err != nil {
+				t.Fatalf("accepted an event that does not decode: %v", err)
+			}
+			if p := resp.WebSocket.SecWebSocketProtocol; p != "" && !slices.Contains(ev.Subprotocols(), p) {
+				t.Fatalf("answered subprotocol %q not offered in %q", p, ev.WebSocket.SecWebSocketProtocol)
+			}
+		}
+		_, _ = router.Invoke(ctx, payload)
+		_, _ = tx.Invoke(ctx, payload)
+		_, _ = cl.Invoke(ctx, payload)
+	})
+}
+
+// FuzzParseHeaders: parsing never panics, what it returns is well formed,
+// and negotiation only answers an extension the client offered.
+func FuzzParseHeaders(f *testing.F) {
+	for _, raw := range fixtures(f) {
+		var ev RegisterEvent
+		if json.Unmarshal(raw, &ev) == nil {
+			f.Add(ev.WebSocket.SecWebSocketProtocol)
+			f.Add(ev.WebSocket.SecWebSocketExtensions)
+		}
+	}
+	for _, v := range negotiationVectors {
+		f.Add(v.protocols)
+		f.Add(v.extensions)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		protos := ParseSubprotocols(header)
+		for i, p := range protos {
+			if !isToken(p) || !strings.Contains(header, p) || slices.Contains(protos[:i], p) {
+				t.Fatalf("ParseSubprotocols(%q) returned %q", header, protos)
+			}
+		}
+		offers := ParseExtensions(header)
+		for _, o := range offers {
+			if !isToken(o.Name) || !strings.Contains(header, o.Name) {
+				t.Fatalf("ParseExtensions(%q) returned name %q", header, o.Name)
+			}
+		}
+		ans := NegotiateExtensions(offers, []string{"permessage-deflate"})
+		if ans == "" {
+			return
+		}
+		back := ParseExtensions(ans)
+		if len(back) != 1 || back[0].Name != "permessage-deflate" {
+			t.Fatalf("answer %q to %q is not one permessage-deflate element", ans, header)
+		}
+		if _, ok := negotiateDeflate(back[0]); !ok {
+			t.Fatalf("answer %q to %q is not valid permessage-deflate", ans, header)
+		}
+	})
+}

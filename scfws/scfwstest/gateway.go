@@ -1,0 +1,240 @@
+package scfwstest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/scfws/scfws-go/scfws"
+)
+
+// Push is one request the fake gateway received, parsed.
+type Push struct {
+	Action       scfws.Action
+	ConnectionID string
+	DataType     scfws.DataType
+	Data         string
+	// Keys are the keys of the body's websocket object, sorted.
+	Keys []string
+	// Body is the raw request body; ContentType its Content-Type header.
+	Body        []byte
+	ContentType string
+	// Valid is false when the body was not a JSON push (the gateway then
+	// answered 400 with errNo 400).
+	Valid bool
+}
+
+// Rule tells the fake gateway how to answer. The zero Rule answers
+// 200 {"errNo":0,"errMsg":"ok"}.
+type Rule struct {
+	// Status is the HTTP status; 0 means 200.
+	Status int
+	// ErrNo and ErrMsg are the JSON answer's; ErrMsg "" means "ok" for
+	// ErrNo 0 and "error" otherwise.
+	ErrNo  int
+	ErrMsg string
+	// Body, when set, is sent instead of the JSON answer.
+	Body string
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter string
+	// Delay holds the answer back (ended early if the client goes away).
+	Delay time.Duration
+	// Drop closes the connection without an answer.
+	Drop bool
+	// Times limits the rule to the first Times matching requests; 0 means
+	// always. Afterwards the gateway answers success.
+	Times int
+}
+
+// Gateway is a fake reverse-push endpoint on a real HTTP server
+// (httptest): it records every push and answers as its rules say. It needs
+// no testing.T. All methods are safe for concurrent use.
+type Gateway struct {
+	// URL is the push URL to give a PushClient.
+	URL string
+	srv *httptest.Server
+
+	mu          sync.Mutex
+	pushes      []Push
+	def         Rule
+	rules       map[string]*Rule
+	used        map[string]int
+	defUsed     int
+	inFlight    int
+	maxInFlight int
+}
+
+// NewGateway starts a fake gateway that accepts every push. Close it when done.
+func NewGateway() *Gateway {
+	g := &Gateway{rules: map[string]*Rule{}, used: map[string]int{}}
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	g.URL = g.srv.URL + "/api-scfwstest"
+	return g
+}
+
+// SetDefault sets the rule for connections without their own.
+func (g *Gateway) SetDefault(r Rule) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.def, g.defUsed = r, 0
+}
+
+// SetRule sets the rule for one connection ID.
+func (g *Gateway) SetRule(connectionID string, r Rule) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rules[connectionID] = &r
+	g.used[connectionID] = 0
+}
+
+// Pushes returns the pushes received so far, in arrival order.
+func (g *Gateway) Pushes() []Push {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.pushes)
+}
+
+// PushesTo returns the pushes received for one connection.
+func (g *Gateway) PushesTo(connectionID string) []Push {
+	var out []Push
+	for _, p := range g.Pushes() {
+		if p.ConnectionID == connectionID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Requests returns how many requests arrived.
+func (g *Gateway) Requests() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pushes)
+}
+
+// MaxInFlight returns the largest number of requests it was answering at once.
+func (g *Gateway) MaxInFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.maxInFlight
+}
+
+// Reset forgets the recorded pushes and the in-flight maximum (rules stay).
+func (g *Gateway) Reset() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pushes, g.maxInFlight = nil, 0
+}
+
+// Close shuts the server down, waiting for requests in flight.
+func (g *Gateway) Close() { g.srv.Close() }
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	p := parsePush(r)
+	g.mu.Lock()
+	g.pushes = append(g.pushes, p)
+	g.inFlight++
+	g.maxInFlight = max(g.maxInFlight, g.inFlight)
+	rule := g.ruleFor(p.ConnectionID)
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.inFlight--
+		g.mu.Unlock()
+	}()
+
+	if !p.Valid {
+		rule = Rule{Status: http.StatusBadRequest, ErrNo: 400, ErrMsg: "invalid push body"}
+	}
+	if rule.Delay > 0 {
+		t := time.NewTimer(rule.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if rule.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	body := rule.Body
+	if body == "" {
+		msg := rule.ErrMsg
+		if msg == "" {
+			msg = "ok"
+			if rule.ErrNo != 0 {
+				msg = "error"
+			}
+		}
+		b, _ := json.Marshal(struct {
+			ErrNo  int    `json:"errNo"`
+			ErrMsg string `json:"errMsg"`
+		}{rule.ErrNo, msg})
+		body = string(b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if rule.RetryAfter != "" {
+		w.Header().Set("Retry-After", rule.RetryAfter)
+	}
+	status := rule.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// ruleFor picks and counts the rule for id; g.mu is held.
+func (g *Gateway) ruleFor(id string) Rule {
+	r, used := &g.def, &g.defUsed
+	if own, ok := g.rules[id]; ok {
+		r, used = own, new(int)
+		*used = g.used[id]
+		defer func() { g.used[id] = *used }()
+	}
+	*used++
+	if r.Times > 0 && *used > r.Times {
+		return Rule{}
+	}
+	return *r
+}
+
+func parsePush(r *http.Request) Push {
+	p := Push{ContentType: r.Header.Get("Content-Type")}
+	buf, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	p.Body = buf
+	var body struct {
+		WebSocket map[string]json.RawMessage `json:"websocket"`
+	}
+	if err := json.Unmarshal(buf, &body); err != nil || body.WebSocket == nil {
+		return p
+	}
+	for k := range body.WebSocket {
+		p.Keys = append(p.Keys, k)
+	}
+	slices.Sort(p.Keys)
+	str := func(k string) string {
+		var s string
+		_ = json.Unmarshal(body.WebSocket[k], &s)
+		return s
+	}
+	p.Action = scfws.Action(str("action"))
+	p.ConnectionID = str("secConnectionID")
+	p.DataType = scfws.DataType(str("dataType"))
+	p.Data = str("data")
+	p.Valid = p.ConnectionID != "" && (p.Action == scfws.ActionDataSend || p.Action == scfws.ActionClosing)
+	return p
+}
