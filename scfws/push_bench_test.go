@@ -1,0 +1,147 @@
+package scfws_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/scfwstest"
+)
+
+// Baselines for the push benchmarks, measured in the same run:
+//   - nethttp: a plain net/http client with keep-alive POSTing the same body
+//     and checking only the status;
+//   - seed: the usage document's way, a new connection per push, one after
+//     another.
+
+func plainPost(b *testing.B, hc *http.Client, url string, body []byte) {
+	resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatal(resp.Status)
+	}
+}
+
+var benchBody = []byte(`{"websocket":{"action":"data send","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA==","dataType":"text","data":"hello"}}`)
+
+func BenchmarkSend(b *testing.B) {
+	g := scfwstest.NewGateway()
+	defer g.Close()
+	ctx := context.Background()
+	b.Run("scfws", func(b *testing.B) {
+		c, err := scfws.NewPushClient(g.URL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Send(ctx, connID, "hello"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		g.Reset()
+	})
+	b.Run("nethttp", func(b *testing.B) {
+		hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		b.ReportAllocs()
+		for b.Loop() {
+			plainPost(b, hc, g.URL, benchBody)
+		}
+		g.Reset()
+	})
+	b.Run("seed", func(b *testing.B) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DisableKeepAlives = true
+		hc := &http.Client{Transport: tr}
+		b.ReportAllocs()
+		for b.Loop() {
+			plainPost(b, hc, g.URL, benchBody)
+		}
+		g.Reset()
+	})
+}
+
+// BenchmarkBroadcast pushes to 10,000 connections at concurrency 64 through
+// a gateway that adds 2 ms to each request. The ideal is
+// 10,000 × 2 ms / 64 = 312.5 ms; x-ideal reports elapsed/ideal.
+func BenchmarkBroadcast(b *testing.B) {
+	const (
+		n     = 10000
+		conc  = 64
+		delay = 2 * time.Millisecond
+	)
+	ideal := time.Duration(n) * delay / conc
+	g := scfwstest.NewGateway()
+	defer g.Close()
+	g.SetDefault(scfwstest.Rule{Delay: delay})
+	all := ids(n)
+	report := func(b *testing.B, start time.Time) {
+		per := time.Since(start) / time.Duration(b.N)
+		b.ReportMetric(float64(per)/float64(ideal), "x-ideal")
+	}
+	b.Run("scfws", func(b *testing.B) {
+		c, err := scfws.NewPushClient(g.URL, &scfws.PushOptions{Concurrency: conc})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			if err := c.Broadcast(context.Background(), all, "hello"); err != nil {
+				b.Fatal(err)
+			}
+			g.Reset()
+		}
+		report(b, start)
+	})
+	b.Run("nethttp-pool", func(b *testing.B) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = conc
+		hc := &http.Client{Transport: tr}
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			jobs := make(chan string)
+			var wg sync.WaitGroup
+			for range conc {
+				wg.Go(func() {
+					for range jobs {
+						plainPost(b, hc, g.URL, benchBody)
+					}
+				})
+			}
+			for _, id := range all {
+				jobs <- id
+			}
+			close(jobs)
+			wg.Wait()
+			g.Reset()
+		}
+		report(b, start)
+	})
+	b.Run("seed-sequential-200", func(b *testing.B) {
+		// 10,000 sequential pushes would take over 20 s a round: push to 200
+		// and report x-ideal scaled to the same 10,000.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DisableKeepAlives = true
+		hc := &http.Client{Transport: tr}
+		start := time.Now()
+		for b.Loop() {
+			for range 200 {
+				plainPost(b, hc, g.URL, benchBody)
+			}
+			g.Reset()
+		}
+		per := time.Since(start) / time.Duration(b.N) * (n / 200)
+		b.ReportMetric(float64(per)/float64(ideal), "x-ideal")
+	})
+}
