@@ -25,6 +25,18 @@
 // [ParseSubprotocols], [SelectSubprotocol], [ParseExtensions] and
 // [NegotiateExtensions].
 //
+// # Pushing
+//
+// A [PushClient] POSTs to the reverse-push address: [PushClient.Send],
+// [PushClient.SendBinary], [PushClient.SendJSON], [PushClient.SendMessage],
+// [PushClient.Disconnect], and [PushClient.Broadcast] /
+// [PushClient.BroadcastMessage] for many connections at bounded concurrency.
+// Make one with [NewPushClientFromEnv] at start-up and reuse it. Success is a
+// 2xx answer whose JSON errNo is 0; anything else is a [*PushError] wrapping
+// [ErrPushRefused], [ErrPushUnavailable], [ErrPushTimeout] or
+// [ErrPushBadAnswer]. Transient failures are retried with jittered backoff,
+// never past the ctx deadline.
+//
 // # Errors
 //
 // Every bad input has a documented answer and nothing panics:
@@ -41,6 +53,11 @@
 // Decoding errors wrap the sentinels [ErrMalformedEvent],
 // [ErrMissingRequestContext], [ErrMissingWebSocket], [ErrWrongAction] and
 // [ErrMissingConnectionID]; test them with [errors.Is].
+//
+// # Testing
+//
+// Package scfwstest builds events, invokes handlers and runs a fake
+// reverse-push gateway on a real HTTP server; see its documentation.
 //
 // # Protocol facts
 //

@@ -52,6 +52,7 @@ var registerCases = map[string]struct {
 		`{"errNo":500,"errMsg":"internal error"}`},
 	"nil pointer panic": {okRegister, func(context.Context, *RegisterEvent) error {
 		var m map[string]int
+		//lint:ignore SA5000 the panic is what is tested
 		m["x"]++
 		return nil
 	}, `{"errNo":500,"errMsg":"internal error"}`},

@@ -1,0 +1,23 @@
+// Command register is the usage document's register function, ported to
+// scfws. It accepts every connection. Where the Python sample echoed the
+// client's whole subprotocol list (which browsers reject), it answers the
+// client's first choice; it declines every extension, as the sample did.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+)
+
+func main() {
+	opts := &scfws.RegisterOptions{
+		SelectSubprotocol: func(_ *scfws.RegisterEvent, offered []string) string { return offered[0] },
+	}
+	cloudfunction.StartHandler(scfws.NewRegisterHandler(func(_ context.Context, ev *scfws.RegisterEvent) error {
+		log.Printf("connecting: connection id %s", ev.ConnectionID())
+		return nil
+	}, opts))
+}
