@@ -21,7 +21,11 @@ func (c *PushClient) BroadcastMessage(ctx context.Context, connectionIDs []strin
 	if err != nil {
 		return err
 	}
-	ids := unique(connectionIDs)
+	return c.broadcast(ctx, unique(connectionIDs), p)
+}
+
+// broadcast pushes p to ids, which hold no repeats.
+func (c *PushClient) broadcast(ctx context.Context, ids []string, p prepared) error {
 	if len(ids) == 0 {
 		return nil
 	}

@@ -210,3 +210,13 @@ type BroadcastError struct {
 func (e *BroadcastError) Error() string {
 	return fmt.Sprintf("scfws: broadcast: %d of %d pushes failed", len(e.Failed), len(e.Failed)+e.Sent)
 }
+
+// Unwrap returns the failed pushes' errors, so that errors.Is(err,
+// ErrPushRefused) tells whether any push was refused.
+func (e *BroadcastError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		out = append(out, err)
+	}
+	return out
+}

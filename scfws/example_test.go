@@ -122,3 +122,27 @@ func ExamplePushClient_Broadcast() {
 	// 2 sent; b failed: true
 	// 3 requests
 }
+
+// A chat room: the hub lists the room in the store and pushes to everyone
+// but the sender, pruning connections the gateway says are gone.
+func ExampleHub() {
+	gw := scfwstest.NewGateway()
+	defer gw.Close()
+	gw.SetRule("gone", scfwstest.Rule{ErrNo: 1, ErrMsg: "no such connection"})
+	push, _ := scfws.NewPushClient(gw.URL, nil)
+	hub := scfws.NewHub(scfws.NewMemoryStore(), push, nil)
+	ctx := context.Background()
+
+	for _, id := range []string{"ann", "bob", "gone"} {
+		ev, _ := scfwstest.NewRegisterEvent(id)
+		_ = hub.Register(ctx, ev, "", nil)
+		_ = hub.Store().Join(ctx, id, "lobby")
+	}
+	d, err := hub.SendRoom(ctx, "lobby", scfws.TextMessage("ann: hi"), "ann")
+	fmt.Println(d.Delivered, d.Failed, d.Pruned, err)
+	members, _ := hub.Store().Members(ctx, "lobby")
+	fmt.Println(len(members))
+	// Output:
+	// 1 1 1 <nil>
+	// 2
+}
