@@ -1,0 +1,117 @@
+package emulator
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scfws/scfws-go/scfws"
+)
+
+// client is one accepted connection.
+type client struct {
+	s      *Server
+	id     string
+	ws     *websocket.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
+	idle   *time.Timer
+	closed sync.Once
+}
+
+func newClient(s *Server, id string, ws *websocket.Conn) *client {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &client{s: s, id: id, ws: ws, ctx: ctx, cancel: cancel}
+}
+
+// serve reads the client's messages until it goes, then runs cleanup.
+func (c *client) serve() {
+	defer c.finish()
+	if d := c.s.opts.IdleTimeout; d > 0 {
+		c.idle = time.AfterFunc(d, func() { c.close(websocket.StatusGoingAway, "idle timeout") })
+		defer c.idle.Stop()
+	}
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			c.s.log.Info("emulator: disconnected", "secConnectionID", c.id, "reason", closeReason(err))
+			return
+		}
+		if c.idle != nil {
+			c.idle.Reset(c.s.opts.IdleTimeout)
+		}
+		if c.s.fns.Transmission == nil {
+			continue
+		}
+		ws := scfws.TransmissionWebSocket{Action: scfws.ActionDataSend, SecConnectionID: c.id, DataType: scfws.DataText, Data: string(data)}
+		if typ == websocket.MessageBinary {
+			ws.DataType, ws.Data = scfws.DataBinary, base64.StdEncoding.EncodeToString(data)
+		}
+		payload, _ := json.Marshal(scfws.TransmissionEvent{WebSocket: ws})
+		start := time.Now()
+		_, err = c.s.invoke(c.ctx, "transmission", c.s.fns.Transmission, payload)
+		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, ws.Data)
+		if err != nil {
+			// as the gateway: drop the client, no close frame
+			_ = c.ws.CloseNow()
+			return
+		}
+	}
+}
+
+func closeReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return "close " + code.String()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "closed by the gateway"
+	}
+	return err.Error()
+}
+
+// close starts the close handshake; serve's Read then returns.
+func (c *client) close(code websocket.StatusCode, reason string) {
+	go func() {
+		_ = c.ws.Close(code, reason)
+		c.cancel()
+	}()
+}
+
+// finish forgets the connection and invokes cleanup, once.
+func (c *client) finish() {
+	c.closed.Do(func() {
+		c.cancel()
+		_ = c.ws.CloseNow()
+		c.s.remove(c.id)
+		c.s.cleanup(c.id)
+		c.s.sessions.Done()
+	})
+}
+
+// cleanup invokes the cleanup function for id.
+func (s *Server) cleanup(id string) {
+	if s.fns.Cleanup == nil {
+		return
+	}
+	payload, _ := json.Marshal(scfws.CleanupEvent{WebSocket: scfws.CleanupWebSocket{Action: scfws.ActionClosing, SecConnectionID: id}})
+	start := time.Now()
+	_, err := s.invoke(context.Background(), "cleanup", s.fns.Cleanup, payload)
+	s.logEvent(scfws.ActionClosing, id, start, err, "")
+}
+
+func (s *Server) logEvent(a scfws.Action, id string, start time.Time, err error, data string) {
+	attrs := []any{"action", string(a), "secConnectionID", id, "latency", time.Since(start)}
+	if s.opts.Verbose && data != "" {
+		attrs = append(attrs, "data", data)
+	}
+	if err != nil {
+		s.log.Warn("emulator: invocation failed", append(attrs, "err", err)...)
+		return
+	}
+	s.log.Info("emulator: event", attrs...)
+}

@@ -1,0 +1,63 @@
+// Package emulator is a local stand-in for the Tencent Cloud API gateway of a
+// WebSocket API: a real WebSocket server that invokes your register,
+// transmission and cleanup functions the way the gateway does, and serves
+// the reverse-push endpoint on the same listener, so that the production
+// scfws.PushClient works against it unchanged.
+//
+// # Functions
+//
+// Functions run in-process (anything with Invoke(ctx, payload), such as the
+// scfws adapters or a *scfws.Router) or as SCF Go binaries over the runtime
+// protocol ([Binary]): each binary is started with _LAMBDA_SERVER_PORT and
+// SCFWS_PUSH_URL set, as SCF would, so any SCF Go function — not only one
+// built with scfws — runs locally. Every invocation carries a fresh request
+// ID, a deadline (Options.InvokeTimeout) and the function's name in
+// scf-go-lib's functioncontext.
+//
+// # Connections
+//
+// On a handshake the emulator builds the register event (a full
+// requestContext, a 24-character base64 secConnectionID, the client's raw
+// Sec-WebSocket-Protocol and Sec-WebSocket-Extensions only when it sent them)
+// and invokes the register function before accepting. It refuses the
+// upgrade with:
+//
+//   - 403 Forbidden when the function answered errNo ≠ 0;
+//   - 502 Bad Gateway when the invocation failed, or the answer is not a
+//     register response, or names a subprotocol the client did not offer (or
+//     a list);
+//   - 504 Gateway Timeout when the function did not answer in time;
+//   - 503 Service Unavailable when Options.MaxConnections are open.
+//
+// What status the real gateway uses is not documented; these are the
+// emulator's choice. Origins are not checked.
+//
+// Each client message becomes a transmission event (text as it is, binary in
+// base64), invoked one at a time per connection, in order. A failed
+// invocation closes that client at once without a close frame, as the real
+// gateway does. A message over Options.MaxMessageSize closes the client with
+// 1009. A client idle for Options.IdleTimeout (the API's backend timeout) is
+// closed with 1001. The cleanup function is invoked exactly once per
+// accepted connection, whichever side closed it (the real gateway documents
+// it only for closes the client starts).
+//
+// # Reverse push
+//
+// POST the documented bodies to [Server.PushURL]. Answers:
+//
+//	200 {"errNo":0,"errMsg":"ok"}                    delivered, or closed
+//	404 {"errNo":1001,"errMsg":"connection not found"} no open connection with that ID
+//	400 {"errNo":1002,"errMsg":"malformed push"}        not a JSON push body
+//	400 {"errNo":1003,"errMsg":"unknown action"}        action not "data send" or "closing"
+//	400 {"errNo":1004,"errMsg":"invalid binary data"}   binary data not standard base64
+//	413 {"errNo":1005,"errMsg":"push too large"}        body over MaxMessageSize
+//	502 {"errNo":1006,"errMsg":"delivery failed"}       writing to the client failed
+//
+// What the real gateway answers for an unknown connection is not
+// documented: 404 with errNo 1001 is the emulator's choice.
+//
+// # Shutting down
+//
+// [Server.Shutdown] stops accepting, closes every client with 1001 and runs
+// its cleanup, then stops the function binaries.
+package emulator

@@ -1,0 +1,105 @@
+package emulator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"sync"
+
+	"github.com/tencentyun/scf-go-lib/functioncontext"
+
+	"github.com/scfws/scfws-go/internal/scfrpc"
+)
+
+// Invoker is one function: the scfws adapters, a *scfws.Router, any
+// scf-go-lib cloudfunction.Handler, or a [Binary].
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Functions are the API's three functions. The same Invoker may serve
+// several (one binary deployed as all three). A nil Register accepts every
+// connection with no subprotocol and no extension; a nil Transmission drops
+// messages; a nil Cleanup is skipped.
+type Functions struct {
+	Register, Transmission, Cleanup Invoker
+}
+
+// starter is an Invoker that needs the push URL before it can run.
+type starter interface {
+	start(ctx context.Context, env map[string]string) error
+	close() error
+}
+
+// BinaryFunction is an SCF Go binary run over the runtime protocol. Make it
+// with [Binary]; the Server starts it on Start and stops it on Shutdown.
+type BinaryFunction struct {
+	path   string
+	output io.Writer
+
+	mu   sync.Mutex
+	proc *scfrpc.Process
+	env  map[string]string
+}
+
+// Binary returns the function at path (a binary built for this machine).
+// Its stdout and stderr go to output (nil: discarded).
+func Binary(path string, output io.Writer) *BinaryFunction {
+	return &BinaryFunction{path: path, output: output}
+}
+
+func (b *BinaryFunction) start(ctx context.Context, env map[string]string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.proc != nil {
+		return nil // one binary serving several functions
+	}
+	var kv []string
+	for k, v := range env {
+		kv = append(kv, k+"="+v)
+	}
+	p, err := scfrpc.StartProcess(ctx, b.path, kv, b.output)
+	if err != nil {
+		return err
+	}
+	b.proc, b.env = p, maps.Clone(env)
+	return nil
+}
+
+func (b *BinaryFunction) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.proc == nil {
+		return nil
+	}
+	err := b.proc.Close()
+	b.proc = nil
+	return err
+}
+
+// Invoke invokes the binary with the request ID, function name, deadline
+// and environment of the invocation's context.
+func (b *BinaryFunction) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	b.mu.Lock()
+	p, env := b.proc, b.env
+	b.mu.Unlock()
+	if p == nil {
+		return nil, fmt.Errorf("emulator: %s is not started", b.path)
+	}
+	req := scfrpc.Request{Payload: payload, Environment: env}
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		req.RequestID, req.FunctionName, req.Namespace = fc.RequestID, fc.FunctionName, fc.Namespace
+	}
+	return p.Invoke(ctx, req)
+}
+
+// newRequestID returns a UUID-shaped random ID, as the gateway's requestId.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
