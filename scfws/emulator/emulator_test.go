@@ -312,11 +312,19 @@ func TestCleanupOncePerConnection(t *testing.T) {
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
+		codes := make([]websocket.StatusCode, len(conns))
+		var readers sync.WaitGroup
+		for i, c := range conns {
+			readers.Go(func() {
+				_, _, err := c.Read(sctx)
+				codes[i] = websocket.CloseStatus(err)
+			})
+		}
 		require.NoError(t, s2.Shutdown(sctx))
+		readers.Wait()
 		for i, id := range ids {
 			assert.Equal(t, 1, a2.cleanupCount(id), "shutdown runs cleanup for %s", id)
-			_, _, err := conns[i].Read(sctx)
-			assert.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+			assert.Equal(t, websocket.StatusGoingAway, codes[i])
 		}
 	})
 }

@@ -1,5 +1,6 @@
-// Command quickstart is the README's quick start: one binary deployed as the
-// register, transmission and cleanup functions of an echo API.
+// Command echo is the smallest complete scfws program: one binary deployed
+// as the register, transmission and cleanup functions, echoing every
+// message back to its sender through the reverse-push address.
 package main
 
 import (
@@ -16,10 +17,10 @@ func main() {
 		log.Fatal(err)
 	}
 	cloudfunction.StartHandler(&scfws.Router{
-		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{"chat"}},
+		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{"echo"}},
 		Register:        func(ctx context.Context, ev *scfws.RegisterEvent) error { return nil },
 		Transmission: func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-			return push.SendMessage(ctx, ev.ConnectionID(), ev.Message()) // echo
+			return push.SendMessage(ctx, ev.ConnectionID(), ev.Message())
 		},
 		Cleanup: func(ctx context.Context, ev *scfws.CleanupEvent) error { return nil },
 	})

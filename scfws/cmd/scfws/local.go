@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/scfws/scfws-go/scfws/emulator"
+)
+
+func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("scfws local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		register     = fs.String("register", "", "register function `binary`")
+		transmission = fs.String("transmission", "", "transmission function `binary`")
+		cleanup      = fs.String("cleanup", "", "cleanup function `binary` (optional)")
+		router       = fs.String("router", "", "one `binary` serving all three functions")
+		addr         = fs.String("addr", "127.0.0.1:8080", "listen `address` (port 0 picks a free one)")
+		path         = fs.String("path", emulator.DefaultPath, "WebSocket `path`, stage first")
+		idle         = fs.Duration("idle", 0, "close clients idle this long, like the API's backend timeout (0: never)")
+		timeout      = fs.Duration("timeout", emulator.DefaultInvokeTimeout, "each invocation's deadline")
+		maxConns     = fs.Int("max-conns", emulator.DefaultMaxConnections, "maximum open connections")
+		verbose      = fs.Bool("v", false, "log message data too")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var fns emulator.Functions
+	switch {
+	case *router != "" && (*register != "" || *transmission != "" || *cleanup != ""):
+		return errors.New("local: -router replaces -register, -transmission and -cleanup")
+	case *router != "":
+		app := emulator.Binary(*router, stderr)
+		fns = emulator.Functions{Register: app, Transmission: app, Cleanup: app}
+	case *register != "" && *transmission != "":
+		fns.Register = emulator.Binary(*register, stderr)
+		fns.Transmission = emulator.Binary(*transmission, stderr)
+		if *cleanup != "" {
+			fns.Cleanup = emulator.Binary(*cleanup, stderr)
+		}
+	default:
+		fs.Usage()
+		return errors.New("local: give -router, or -register and -transmission")
+	}
+
+	s := emulator.New(&emulator.Options{
+		Path: *path, IdleTimeout: *idle, InvokeTimeout: *timeout, MaxConnections: *maxConns,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)), Verbose: *verbose,
+	})
+	if err := s.Listen(*addr); err != nil {
+		return err
+	}
+	if err := s.Start(ctx, fns); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "WebSocket: %s\npush URL:  %s\n", s.URL(), s.PushURL())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}

@@ -1,0 +1,62 @@
+// Command scfws runs Tencent Cloud WebSocket functions on your machine and
+// packages them for upload.
+//
+//	scfws local -register ./bin/register -transmission ./bin/transmission -cleanup ./bin/cleanup
+//	scfws local -router ./bin/app [-addr 127.0.0.1:8080] [-path /release/websocket] [-idle 60s]
+//	scfws package ./examples/chatroom -o chatroom.zip
+//
+// local starts the emulated API gateway (package emulator) with SCF Go
+// binaries — any SCF Go function, not only one built with scfws — and prints
+// the ws:// URL to connect to and the push URL the functions get in
+// SCFWS_PUSH_URL. It runs until interrupted, then closes every connection
+// and runs its cleanup.
+//
+// package cross-compiles a main package for SCF (GOOS=linux GOARCH=amd64
+// CGO_ENABLED=0, -trimpath -ldflags="-s -w"), names the binary "main" (the
+// Go runtime's default handler name; see -name) and zips it, ready to upload.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "scfws:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage:
+  scfws local (-router BIN | -register BIN -transmission BIN [-cleanup BIN]) [flags]
+  scfws package [-o FILE.zip] [-name main] PACKAGE
+run "scfws local -h" or "scfws package -h" for the flags`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "local":
+		return local(ctx, args[1:], stdout, stderr)
+	case "package":
+		return pack(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPackage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "echo.zip")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"package", "-o", out, "../../../examples/echo"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "echo.zip")
+
+	zr, err := zip.OpenReader(out)
+	require.NoError(t, err)
+	defer zr.Close()
+	require.Len(t, zr.File, 1)
+	f := zr.File[0]
+	assert.Equal(t, "main", f.Name)
+	assert.Equal(t, os.FileMode(0o755), f.Mode().Perm())
+	rc, err := f.Open()
+	require.NoError(t, err)
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	ef, err := elf.NewFile(bytes.NewReader(b))
+	require.NoError(t, err)
+	assert.Equal(t, elf.EM_X86_64, ef.Machine)
+	assert.Equal(t, elf.ET_EXEC, ef.Type, "statically linked (CGO_ENABLED=0)")
+	assert.Nil(t, ef.Section(".interp"), "no dynamic loader")
+	assert.Nil(t, ef.Section(".symtab"), "stripped (-s)")
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"bogus"}, {"local"}, {"local", "-router", "x", "-register", "y"}, {"package"}} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		assert.Error(t, err, "%q", args)
+	}
+}
+
+// build compiles the main package at dir into the test's temp dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), filepath.Base(abs))
+	out, err := exec.Command("go", "build", "-o", bin, dir).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+// startLocal runs the scfws binary with local's args and returns the
+// WebSocket URL it printed.
+func startLocal(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(build(t, "."), append([]string{"local", "-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("scfws local did not stop on interrupt")
+		}
+		if t.Failed() {
+			t.Logf("scfws local log:\n%s", logs.String())
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("scfws local exited: %s", logs.String())
+			}
+			if url, found := strings.CutPrefix(line, "WebSocket: "); found {
+				return url
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("scfws local printed no URL: %s", logs.String())
+		}
+	}
+}
+
+func echoOnce(t *testing.T, url string, protocols []string, wantProtocol string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: protocols})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, wantProtocol, c.Subprotocol())
+	for _, msg := range []struct {
+		typ  websocket.MessageType
+		data string
+	}{{websocket.MessageText, "hello"}, {websocket.MessageBinary, "\x00\xff"}} {
+		require.NoError(t, c.Write(ctx, msg.typ, []byte(msg.data)))
+		typ, got, err := c.Read(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, msg.typ, typ)
+		assert.Equal(t, msg.data, string(got))
+	}
+	require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+}
+
+// TestLocalSeedBinaries runs the usage document's three functions, ported
+// to Go, as separate binaries over the SCF runtime protocol.
+func TestLocalSeedBinaries(t *testing.T) {
+	url := startLocal(t,
+		"-register", build(t, "../../../examples/seed/register"),
+		"-transmission", build(t, "../../../examples/seed/transmission"),
+		"-cleanup", build(t, "../../../examples/seed/cleanup"))
+	echoOnce(t, url, []string{"chat", "binary"}, "chat")
+	echoOnce(t, url, nil, "")
+}
+
+// TestLocalRouterBinary runs one binary as all three functions.
+func TestLocalRouterBinary(t *testing.T) {
+	url := startLocal(t, "-router", build(t, "../../../examples/echo"))
+	echoOnce(t, url, []string{"mqtt", "echo"}, "echo")
+}
+
+func TestLocalMissingBinary(t *testing.T) {
+	err := run(context.Background(), []string{"local", "-addr", "127.0.0.1:0", "-router", "/nonexistent/app"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, context.Canceled))
+}
