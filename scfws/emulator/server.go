@@ -164,8 +164,10 @@ func (s *Server) stopFunctions(fns Functions) {
 	}
 }
 
-// Shutdown stops accepting, closes every client (1001) and runs its cleanup,
-// then stops the function binaries. ctx bounds the wait.
+// Shutdown stops accepting connections, closes every client (1001) and runs
+// its cleanup — the push endpoint keeps serving meanwhile, so cleanup can
+// still push to the others — then stops the HTTP server and the function
+// binaries. ctx bounds the wait.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -174,19 +176,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		open = append(open, c)
 	}
 	s.mu.Unlock()
-	err := s.http.Shutdown(ctx) // hijacked WebSockets are not waited for
 	for _, c := range open {
 		c.close(websocket.StatusGoingAway, "gateway shutting down")
 	}
+	var err error
 	done := make(chan struct{})
 	go func() { s.sessions.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = errors.Join(err, ctx.Err())
+		err = ctx.Err()
 	}
+	err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
 	s.stopFunctions(s.fns)
 	return err
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
 }
 
 // invoke calls fn with a fresh request ID and the deadline.
@@ -234,6 +243,10 @@ type refusal struct {
 }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if s.isClosing() {
+		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	start := time.Now()
 	id := newConnectionID()
 	ev := s.registerEvent(r, id)

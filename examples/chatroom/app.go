@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scfws/scfws-go/scfws"
+)
+
+// The chat protocol: JSON text messages.
+//
+//	client → server  {"type":"hello","nick":"ann"}   set the nickname, enter the lobby
+//	                 {"type":"join","room":"games"}  leave the current room, enter another
+//	                 {"type":"nick","nick":"bob"}    change the nickname
+//	                 {"type":"say","text":"hi"}      to everyone in the room
+//	server → client  {"type":"welcome","nick":…,"room":…,"members":n}
+//	                 {"type":"message","room":…,"from":…,"text":…}
+//	                 {"type":"notice","room":…,"text":…}   joins and leaves
+//	                 {"type":"error","text":…}
+//
+// Binary frames are echoed back to the sender as binary.
+
+// Subprotocol is the subprotocol the page offers and the app accepts.
+const Subprotocol = "scfws-chat.v1"
+
+const (
+	lobby      = "lobby"
+	maxNick    = 24
+	maxRoom    = 32
+	maxText    = 2000
+	metaNick   = "nick"
+	guestNicks = "guest-"
+)
+
+type clientMsg struct {
+	Type string `json:"type"`
+	Nick string `json:"nick,omitempty"`
+	Room string `json:"room,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+type serverMsg struct {
+	Type    string `json:"type"`
+	Nick    string `json:"nick,omitempty"`
+	Room    string `json:"room,omitempty"`
+	From    string `json:"from,omitempty"`
+	Text    string `json:"text,omitempty"`
+	Members int    `json:"members,omitempty"`
+}
+
+// chat is the application: stateless, all state is in the hub's store.
+type chat struct{ hub *scfws.Hub }
+
+// newRouter returns the chat room as one function serving all three roles.
+func newRouter(hub *scfws.Hub) *scfws.Router {
+	c := &chat{hub: hub}
+	return &scfws.Router{
+		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{Subprotocol}},
+		Register:        c.register,
+		Transmission:    c.transmission,
+		Cleanup:         c.cleanup,
+	}
+}
+
+func (c *chat) register(ctx context.Context, ev *scfws.RegisterEvent) error {
+	tag := strings.Map(func(r rune) rune {
+		if r == '+' || r == '/' || r == '=' {
+			return -1
+		}
+		return r
+	}, ev.ConnectionID())
+	nick := guestNicks + tag[:min(4, len(tag))]
+	return c.hub.Register(ctx, ev, "", map[string]string{metaNick: nick})
+}
+
+func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) error {
+	id := ev.ConnectionID()
+	if err := c.hub.Touch(ctx, id); errors.Is(err, scfws.ErrNotFound) {
+		// expired or pruned meanwhile: store it again rather than drop the user
+		if err := c.hub.Store().Add(ctx, scfws.Conn{ID: id, Meta: map[string]string{metaNick: "guest"}}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if ev.IsBinary() {
+		return c.hub.Push().SendMessage(ctx, id, ev.Message())
+	}
+	var m clientMsg
+	if err := ev.DecodeJSON(&m); err != nil {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: "messages are JSON: {\"type\":\"say\",\"text\":\"…\"}"})
+	}
+	switch m.Type {
+	case "hello":
+		if err := c.rename(ctx, id, m.Nick); err != nil {
+			return c.problem(ctx, id, err)
+		}
+		return c.enter(ctx, id, lobby)
+	case "join":
+		room := strings.TrimSpace(m.Room)
+		if room == "" || utf8.RuneCountInString(room) > maxRoom {
+			return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a room name has 1 to %d characters", maxRoom)})
+		}
+		return c.enter(ctx, id, room)
+	case "nick":
+		old := c.nick(ctx, id)
+		if err := c.rename(ctx, id, m.Nick); err != nil {
+			return c.problem(ctx, id, err)
+		}
+		return c.announce(ctx, id, func(nick string) string { return old + " is now " + nick })
+	case "say":
+		text := strings.TrimSpace(m.Text)
+		if text == "" || utf8.RuneCountInString(text) > maxText {
+			return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
+		}
+		rooms, err := c.hub.Store().Rooms(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(rooms) == 0 {
+			return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
+		}
+		return c.toRoom(ctx, rooms[0], serverMsg{Type: "message", Room: rooms[0], From: c.nick(ctx, id), Text: text})
+	}
+	return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("unknown message type %q", m.Type)})
+}
+
+func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
+	id := ev.ConnectionID()
+	nick := c.nick(ctx, id)
+	rooms, err := c.hub.Store().Rooms(ctx, id)
+	if err != nil && !errors.Is(err, scfws.ErrNotFound) {
+		return err
+	}
+	if err := c.hub.Cleanup(ctx, ev); err != nil {
+		return err
+	}
+	for _, r := range rooms {
+		if err := c.toRoom(ctx, r, serverMsg{Type: "notice", Room: r, Text: nick + " left " + r}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errBadNick is answered to the user, not failed.
+var errBadNick = fmt.Errorf("a nickname has 1 to %d characters", maxNick)
+
+// rename sets the connection's nickname, keeping its rooms.
+func (c *chat) rename(ctx context.Context, id, nick string) error {
+	nick = strings.TrimSpace(nick)
+	if nick == "" || utf8.RuneCountInString(nick) > maxNick {
+		return errBadNick
+	}
+	store := c.hub.Store()
+	conn, err := store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	rooms, err := store.Rooms(ctx, id)
+	if err != nil {
+		return err
+	}
+	if conn.Meta == nil {
+		conn.Meta = map[string]string{}
+	}
+	conn.Meta[metaNick] = nick
+	if err := store.Add(ctx, conn); err != nil { // Add replaces, and drops rooms
+		return err
+	}
+	for _, r := range rooms {
+		if err := store.Join(ctx, id, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enter moves the connection to room, with notices to both rooms.
+func (c *chat) enter(ctx context.Context, id, room string) error {
+	store := c.hub.Store()
+	nick := c.nick(ctx, id)
+	rooms, err := store.Rooms(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, r := range rooms {
+		if r == room {
+			continue
+		}
+		if err := store.Leave(ctx, id, r); err != nil {
+			return err
+		}
+		if err := c.toRoom(ctx, r, serverMsg{Type: "notice", Room: r, Text: nick + " left " + r}); err != nil {
+			return err
+		}
+	}
+	if err := store.Join(ctx, id, room); err != nil {
+		return err
+	}
+	members, err := store.Members(ctx, room)
+	if err != nil {
+		return err
+	}
+	if err := c.tell(ctx, id, serverMsg{Type: "welcome", Nick: nick, Room: room, Members: len(members)}); err != nil {
+		return err
+	}
+	return c.toRoom(ctx, room, serverMsg{Type: "notice", Room: room, Text: nick + " joined " + room})
+}
+
+// announce sends a notice made from the new nickname to the connection's rooms.
+func (c *chat) announce(ctx context.Context, id string, text func(nick string) string) error {
+	rooms, err := c.hub.Store().Rooms(ctx, id)
+	if err != nil {
+		return err
+	}
+	nick := c.nick(ctx, id)
+	for _, r := range rooms {
+		if err := c.toRoom(ctx, r, serverMsg{Type: "notice", Room: r, Text: text(nick)}); err != nil {
+			return err
+		}
+	}
+	return c.tell(ctx, id, serverMsg{Type: "welcome", Nick: nick, Room: first(rooms), Members: 0})
+}
+
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+func (c *chat) nick(ctx context.Context, id string) string {
+	conn, err := c.hub.Store().Get(ctx, id)
+	if err != nil || conn.Meta[metaNick] == "" {
+		return "someone"
+	}
+	return conn.Meta[metaNick]
+}
+
+// problem answers a user mistake to the user and fails on anything else.
+func (c *chat) problem(ctx context.Context, id string, err error) error {
+	if errors.Is(err, errBadNick) {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: err.Error()})
+	}
+	return err
+}
+
+// tell pushes m to one connection. A connection that is gone is no error.
+func (c *chat) tell(ctx context.Context, id string, m serverMsg) error {
+	err := c.hub.Push().SendJSON(ctx, id, m)
+	if errors.Is(err, scfws.ErrPushRefused) {
+		return nil
+	}
+	return err
+}
+
+// toRoom pushes m to everyone in room; the hub prunes those who are gone.
+func (c *chat) toRoom(ctx context.Context, room string, m serverMsg) error {
+	msg, err := scfws.JSONMessage(m)
+	if err != nil {
+		return err
+	}
+	_, err = c.hub.SendRoom(ctx, room, msg)
+	return err
+}

@@ -1,0 +1,108 @@
+// Command chatroom is a chat room on an API gateway WebSocket API.
+//
+// Run locally, it starts the gateway emulator in-process with the chat
+// functions, a memory store and the page at http://127.0.0.1:8080/:
+//
+//	go run ./examples/chatroom [-addr 127.0.0.1:8080]
+//
+// Started by SCF (_LAMBDA_SERVER_PORT is set), the same binary is the cloud
+// function serving all three roles, with the connection store on Redis
+// (REDIS_ADDR, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX) and pushes to the
+// reverse-push address in SCFWS_PUSH_URL (or wsBackUrl). Package it with
+// "go run ./scfws/cmd/scfws package ./examples/chatroom".
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/emulator"
+	"github.com/scfws/scfws-go/scfws/redisstore"
+)
+
+//go:embed index.html
+var indexHTML []byte
+
+func main() {
+	if os.Getenv("_LAMBDA_SERVER_PORT") != "" {
+		cloud()
+		return
+	}
+	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
+	verbose := flag.Bool("v", false, "log message data too")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := startLocal(ctx, *addr, logger, *verbose)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("chat room: http://%s/  (open it in two tabs)\nWebSocket: %s\npush URL:  %s\n", srv.Addr(), srv.URL(), srv.PushURL())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Print(err)
+	}
+}
+
+// startLocal serves the chat room and its page on the emulator.
+func startLocal(ctx context.Context, addr string, logger *slog.Logger, verbose bool) (*emulator.Server, error) {
+	srv := emulator.New(&emulator.Options{IdleTimeout: 10 * time.Minute, Logger: logger, Verbose: verbose})
+	if err := srv.Listen(addr); err != nil {
+		return nil, err
+	}
+	push, err := scfws.NewPushClient(srv.PushURL(), nil)
+	if err != nil {
+		return nil, err
+	}
+	app := newRouter(scfws.NewHub(scfws.NewMemoryStore(), push, &scfws.HubOptions{Logger: logger}))
+	app.Logger = logger
+	srv.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(indexHTML)
+	}))
+	fns := emulator.Functions{Register: app, Transmission: app, Cleanup: app}
+	if err := srv.Start(ctx, fns); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// cloud runs as the SCF function, with Redis and the reverse-push address.
+func cloud() {
+	push, err := scfws.NewPushClientFromEnv(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		log.Fatal("chatroom: set REDIS_ADDR (host:port of TencentDB for Redis): SCF instances share no memory")
+	}
+	db, _ := strconv.Atoi(os.Getenv("REDIS_DB"))
+	rdb := redis.NewClient(&redis.Options{Addr: addr, Password: os.Getenv("REDIS_PASSWORD"), DB: db})
+	store, err := redisstore.New(rdb, &redisstore.Options{Prefix: os.Getenv("REDIS_PREFIX")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cloudfunction.StartHandler(newRouter(scfws.NewHub(store, push, nil)))
+}
