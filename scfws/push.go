@@ -106,7 +106,8 @@ func NewPushClient(pushURL string, opts *PushOptions) (*PushClient, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: pushTransport(o.Concurrency)}
 	}
-	c.rc = resty.NewWithClient(hc).SetRetryCount(0).SetLogger(quietLogger{}).SetDisableWarn(true)
+	c.rc = resty.NewWithClient(hc).SetRetryCount(0).SetLogger(quietLogger{}).SetDisableWarn(true).
+		SetHeader("Content-Type", "application/json")
 	c.logger = o.Logger
 	return c, nil
 }
@@ -250,11 +251,14 @@ func (c *PushClient) push(ctx context.Context, connectionID string, p prepared) 
 
 // attempt makes one request and classifies its outcome.
 func (c *PushClient) attempt(ctx context.Context, connectionID string, body []byte) (int, *PushError) {
-	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
+	actx := ctx
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.Timeout {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
 	resp, err := c.rc.R().
 		SetContext(actx).
-		SetHeader("Content-Type", "application/json").
 		SetBody(body).
 		SetDoNotParseResponse(true).
 		Post(c.url)
@@ -279,16 +283,22 @@ func (c *PushClient) attempt(ctx context.Context, connectionID string, body []by
 	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), resp.Header().Get("Retry-After"), answer, rerr)
 }
 
+// okAnswer is the gateway's documented success body.
+var okAnswer = []byte(`{"errNo":0,"errMsg":"ok"}`)
+
 // classify turns an HTTP answer into nil (success) or a *PushError.
 // Success is a 2xx status whose body is empty or a JSON object with errNo 0
 // or without errNo.
 func classify(connectionID string, status int, retryAfter string, answer []byte, readErr error) *PushError {
+	trimmed := bytes.TrimSpace(answer)
+	if status >= 200 && status <= 299 && readErr == nil && (len(trimmed) == 0 || bytes.Equal(trimmed, okAnswer)) {
+		return nil // the usual answer, without decoding it
+	}
 	pe := &PushError{ConnectionID: connectionID, StatusCode: status, Body: excerpt(answer)}
 	var a struct {
 		ErrNo  *int   `json:"errNo"`
 		ErrMsg string `json:"errMsg"`
 	}
-	trimmed := bytes.TrimSpace(answer)
 	jsonErr := error(nil)
 	if len(trimmed) > 0 {
 		jsonErr = json.Unmarshal(trimmed, &a)
