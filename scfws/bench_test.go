@@ -3,6 +3,7 @@ package scfws
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -74,6 +75,60 @@ func BenchmarkRouterInvokeRegister(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Invoke(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// reflectiveHandler mirrors scf-go-lib's cloudfunction.Start path (its
+// handler.go): the event type is found by reflection, decoded into a new
+// value, the func is called through reflect.Value.Call and the answer
+// marshalled. scf-go-lib does not export it, so it is rebuilt here.
+func reflectiveHandler(fn any) func(context.Context, []byte) ([]byte, error) {
+	v := reflect.ValueOf(fn)
+	eventType := v.Type().In(1)
+	return func(ctx context.Context, payload []byte) ([]byte, error) {
+		event := reflect.New(eventType)
+		if err := json.Unmarshal(payload, event.Interface()); err != nil {
+			return nil, err
+		}
+		out := v.Call([]reflect.Value{reflect.ValueOf(ctx), event.Elem()})
+		if err, _ := out[1].Interface().(error); err != nil {
+			return nil, err
+		}
+		return json.Marshal(out[0].Interface())
+	}
+}
+
+// seedRegister is the usage document's register function as people port it
+// to Go: a map in, a map out, the subprotocol list echoed back.
+func seedRegister(_ context.Context, event map[string]interface{}) (map[string]interface{}, error) {
+	if _, ok := event["requestContext"]; !ok {
+		return map[string]interface{}{"errNo": 101, "errMsg": "not found request context"}, nil
+	}
+	ws, ok := event["websocket"].(map[string]interface{})
+	if !ok {
+		return map[string]interface{}{"errNo": 102, "errMsg": "not found websocket"}, nil
+	}
+	answer := map[string]interface{}{"action": "connecting", "secConnectionID": ws["secConnectionID"]}
+	if p, ok := ws["secWebSocketProtocol"]; ok {
+		answer["secWebSocketProtocol"] = p
+	}
+	if _, ok := ws["secWebSocketExtensions"]; ok {
+		answer["secWebSocketExtensions"] = ""
+	}
+	return map[string]interface{}{"errNo": 0, "errMsg": "ok", "websocket": answer}, nil
+}
+
+// BenchmarkRegisterSeedStyle is the baseline for BenchmarkRegisterInvoke: the
+// seed's register function, untyped, through the reflective handler.
+func BenchmarkRegisterSeedStyle(b *testing.B) {
+	raw := fixtures(b)["register-full"]
+	h := reflectiveHandler(seedRegister)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, raw); err != nil {
 			b.Fatal(err)
 		}
 	}
