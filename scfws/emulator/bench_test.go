@@ -2,9 +2,12 @@ package emulator_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +25,28 @@ import (
 // runtime protocol. It reports the round trip's p50 and p99 and the
 // messages per second across all clients.
 func BenchmarkEcho(b *testing.B) {
+	b.Run("direct", func(b *testing.B) {
+		// the baseline: a plain WebSocket echo server, no gateway, no
+		// functions, no push
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			for {
+				typ, data, err := c.Read(r.Context())
+				if err != nil {
+					return
+				}
+				if err := c.Write(r.Context(), typ, data); err != nil {
+					return
+				}
+			}
+		}))
+		defer srv.Close()
+		runEcho(b, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	})
 	b.Run("inprocess", func(b *testing.B) {
 		s := emulator.New(&emulator.Options{InvokeTimeout: 30 * time.Second})
 		if err := s.Listen("127.0.0.1:0"); err != nil {
@@ -51,7 +76,6 @@ func BenchmarkEcho(b *testing.B) {
 }
 
 func benchEcho(b *testing.B, s *emulator.Server, fns emulator.Functions) {
-	const clients = 100
 	ctx := context.Background()
 	if err := s.Start(ctx, fns); err != nil {
 		b.Fatal(err)
@@ -61,9 +85,16 @@ func benchEcho(b *testing.B, s *emulator.Server, fns emulator.Functions) {
 		defer cancel()
 		_ = s.Shutdown(sctx)
 	}()
+	runEcho(b, s.URL())
+}
+
+// runEcho has 100 clients echo b.N messages in all through url.
+func runEcho(b *testing.B, url string) {
+	const clients = 100
+	ctx := context.Background()
 	conns := make([]*websocket.Conn, clients)
 	for i := range conns {
-		c, _, err := websocket.Dial(ctx, s.URL(), nil)
+		c, _, err := websocket.Dial(ctx, url, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
