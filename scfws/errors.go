@@ -92,10 +92,13 @@ func errNoFor(err error) int {
 // RejectError is the error [Reject] returns. The register adapter answers
 // with exactly its ErrNo and ErrMsg.
 type RejectError struct {
-	ErrNo  int
+	// ErrNo is the answer's errNo, never 0.
+	ErrNo int
+	// ErrMsg is the answer's errMsg, sent to the gateway as it is.
 	ErrMsg string
 }
 
+// Error describes the refusal.
 func (e *RejectError) Error() string {
 	return fmt.Sprintf("scfws: connection rejected: errNo %d: %s", e.ErrNo, e.ErrMsg)
 }
@@ -119,6 +122,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error describes the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("scfws: panic in handler: %v", e.Value) }
 
 // Unwrap returns ErrPanic, or the panic value when it is an error, and ErrPanic.
@@ -167,7 +171,8 @@ type PushError struct {
 	// StatusCode is the last HTTP status, 0 when no response came.
 	StatusCode int
 	// ErrNo and ErrMsg are from the gateway's JSON answer, when it had one.
-	ErrNo  int
+	ErrNo int
+	// ErrMsg is the gateway's errMsg, "" without a JSON answer.
 	ErrMsg string
 	// Body is the start of the raw answer (at most 512 bytes).
 	Body string
@@ -180,6 +185,7 @@ type PushError struct {
 	retryAfter time.Duration
 }
 
+// Error names the connection, the kind of failure and the gateway's errMsg.
 func (e *PushError) Error() string {
 	msg := fmt.Sprintf("scfws: push to %q: %v", e.ConnectionID, e.Err)
 	if e.ErrMsg != "" {
@@ -202,11 +208,13 @@ func (e *PushError) Transient() bool { return e.transient }
 // maps each failed connection ID to its error (a *PushError); IDs never
 // attempted because ctx ended are in Failed too.
 type BroadcastError struct {
+	// Failed maps each failed connection ID to its error.
 	Failed map[string]error
 	// Sent is how many distinct connections the push reached.
 	Sent int
 }
 
+// Error counts the failures.
 func (e *BroadcastError) Error() string {
 	return fmt.Sprintf("scfws: broadcast: %d of %d pushes failed", len(e.Failed), len(e.Failed)+e.Sent)
 }

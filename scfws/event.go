@@ -130,7 +130,9 @@ func lenientString(v json.RawMessage) (string, bool) {
 
 // RegisterWebSocket is the websocket object of a register event.
 type RegisterWebSocket struct {
-	Action          Action `json:"action"`
+	// Action is "connecting".
+	Action Action `json:"action"`
+	// SecConnectionID identifies the connection: opaque, standard base64.
 	SecConnectionID string `json:"secConnectionID"`
 	// SecWebSocketProtocol is the client's raw Sec-WebSocket-Protocol list;
 	// empty when the client sent none. See [RegisterEvent.Subprotocols].
@@ -145,10 +147,13 @@ type RegisterWebSocket struct {
 type RegisterEvent struct {
 	// RequestContext is nil when the event has none (the adapter refuses
 	// such an event with [ErrNoMissingRequestContext] before calling you).
-	RequestContext *RequestContext   `json:"requestContext,omitempty"`
-	WebSocket      RegisterWebSocket `json:"websocket"`
+	RequestContext *RequestContext `json:"requestContext,omitempty"`
+	// WebSocket is the event's websocket object.
+	WebSocket RegisterWebSocket `json:"websocket"`
 
-	// Undocumented request data, decoded when present; never rely on it.
+	// Headers, HeaderParameters, QueryString, QueryStringParameters and
+	// PathParameters are request data the gateway does not document for
+	// this event: decoded when present, nil otherwise; never rely on them.
 	Headers               Params `json:"headers,omitempty"`
 	HeaderParameters      Params `json:"headerParameters,omitempty"`
 	QueryString           Params `json:"queryString,omitempty"`
@@ -185,9 +190,12 @@ func (e *RegisterEvent) Extensions() []Extension {
 
 // TransmissionWebSocket is the websocket object of a transmission event.
 type TransmissionWebSocket struct {
-	Action          Action   `json:"action"`
-	SecConnectionID string   `json:"secConnectionID"`
-	DataType        DataType `json:"dataType"`
+	// Action is "data send", or "data recv" from older gateways.
+	Action Action `json:"action"`
+	// SecConnectionID is the sender's connection.
+	SecConnectionID string `json:"secConnectionID"`
+	// DataType is "text" or "binary".
+	DataType DataType `json:"dataType"`
 	// Data is the text itself, or the standard base64 of a binary message.
 	// Use [TransmissionEvent.Payload] to get the bytes.
 	Data string `json:"data"`
@@ -197,8 +205,9 @@ type TransmissionWebSocket struct {
 // sends a message (action "data send", or the legacy "data recv").
 type TransmissionEvent struct {
 	// RequestContext is normally absent (nil).
-	RequestContext *RequestContext       `json:"requestContext,omitempty"`
-	WebSocket      TransmissionWebSocket `json:"websocket"`
+	RequestContext *RequestContext `json:"requestContext,omitempty"`
+	// WebSocket is the event's websocket object.
+	WebSocket TransmissionWebSocket `json:"websocket"`
 }
 
 // ConnectionID returns websocket.secConnectionID.
@@ -247,7 +256,9 @@ func (e *TransmissionEvent) Message() Message {
 
 // CleanupWebSocket is the websocket object of a cleanup event.
 type CleanupWebSocket struct {
-	Action          Action `json:"action"`
+	// Action is "closing".
+	Action Action `json:"action"`
+	// SecConnectionID is the connection that closed.
 	SecConnectionID string `json:"secConnectionID"`
 }
 
@@ -256,8 +267,10 @@ type CleanupWebSocket struct {
 // the gateway documents it only for closes the client starts: treat it as
 // best effort.
 type CleanupEvent struct {
-	RequestContext *RequestContext  `json:"requestContext,omitempty"`
-	WebSocket      CleanupWebSocket `json:"websocket"`
+	// RequestContext is normally absent (nil).
+	RequestContext *RequestContext `json:"requestContext,omitempty"`
+	// WebSocket is the event's websocket object.
+	WebSocket CleanupWebSocket `json:"websocket"`
 }
 
 // ConnectionID returns websocket.secConnectionID.

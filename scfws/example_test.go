@@ -146,3 +146,44 @@ func ExampleHub() {
 	// 1 1 1 <nil>
 	// 2
 }
+
+// A transmission function: a bad message is answered, not fatal; an error
+// would make the gateway drop the client.
+func ExampleNewTransmissionHandler() {
+	h := scfws.NewTransmissionHandler(func(ctx context.Context, ev *scfws.TransmissionEvent) error {
+		var msg struct{ Text string }
+		if err := ev.DecodeJSON(&msg); err != nil {
+			fmt.Println("answer the client:", errors.Is(err, scfws.ErrInvalidData))
+			return nil
+		}
+		fmt.Println("text:", msg.Text)
+		return nil
+	})
+	for _, text := range []string{`{"text":"hi"}`, `hi`} {
+		_, raw := scfwstest.NewTransmissionEvent("CQ1RaJAf4vzaVAkNUdHLZA==", text)
+		out, err := h.Invoke(context.Background(), raw)
+		fmt.Println(string(out), err)
+	}
+	_, err := h.Invoke(context.Background(), []byte(`{"websocket":{"action":"closing","secConnectionID":"x"}}`))
+	fmt.Println(errors.Is(err, scfws.ErrWrongAction))
+	// Output:
+	// text: hi
+	// {"errNo":0,"errMsg":"ok"} <nil>
+	// answer the client: true
+	// {"errNo":0,"errMsg":"ok"} <nil>
+	// true
+}
+
+// A cleanup function's panic is recovered into an invocation error.
+func ExampleNewCleanupHandler() {
+	h := scfws.NewCleanupHandler(func(ctx context.Context, ev *scfws.CleanupEvent) error {
+		panic("store is nil")
+	})
+	_, raw := scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
+	_, err := h.Invoke(context.Background(), raw)
+	fmt.Println(errors.Is(err, scfws.ErrPanic))
+	fmt.Println(err)
+	// Output:
+	// true
+	// scfws: cleanup of connection "CQ1RaJAf4vzaVAkNUdHLZA==": scfws: panic in handler: store is nil
+}

@@ -183,15 +183,7 @@ func (h *TransmissionHandler) Invoke(ctx context.Context, payload []byte) ([]byt
 
 func serveTransmission(ctx context.Context, w *wireEvent, fn TransmissionFunc, log *slog.Logger) ([]byte, error) {
 	ev, err := w.transmission()
-	if err != nil {
-		return nil, logFailure(log, ActionDataSend, err)
-	}
-	if fn != nil {
-		if err := safely(func() error { return fn(ctx, ev) }); err != nil {
-			return nil, logFailure(log, ActionDataSend, fmt.Errorf("scfws: transmission of connection %q: %w", ev.WebSocket.SecConnectionID, err))
-		}
-	}
-	return []byte(okBody), nil
+	return serveStream(ctx, ActionDataSend, ev, err, fn, log)
 }
 
 // CleanupHandler is the cleanup adapter. It is safe for concurrent use.
@@ -219,12 +211,23 @@ func (h *CleanupHandler) Invoke(ctx context.Context, payload []byte) ([]byte, er
 
 func serveCleanup(ctx context.Context, w *wireEvent, fn CleanupFunc, log *slog.Logger) ([]byte, error) {
 	ev, err := w.cleanup()
+	return serveStream(ctx, ActionClosing, ev, err, fn, log)
+}
+
+// serveStream is the transmission and cleanup answer: decoding errors, user
+// errors and panics become the invocation error, success the ok body.
+func serveStream[E interface{ ConnectionID() string }](ctx context.Context, a Action, ev E, err error,
+	fn func(context.Context, E) error, log *slog.Logger) ([]byte, error) {
 	if err != nil {
-		return nil, logFailure(log, ActionClosing, err)
+		return nil, logFailure(log, a, err)
 	}
 	if fn != nil {
 		if err := safely(func() error { return fn(ctx, ev) }); err != nil {
-			return nil, logFailure(log, ActionClosing, fmt.Errorf("scfws: cleanup of connection %q: %w", ev.WebSocket.SecConnectionID, err))
+			role := "transmission"
+			if a == ActionClosing {
+				role = "cleanup"
+			}
+			return nil, logFailure(log, a, fmt.Errorf("scfws: %s of connection %q: %w", role, ev.ConnectionID(), err))
 		}
 	}
 	return []byte(okBody), nil

@@ -48,9 +48,11 @@ type Extension struct {
 
 // ExtensionParam is one parameter of an [Extension].
 type ExtensionParam struct {
+	// Name is the parameter's token.
 	Name string
 	// Value is the parameter's value, "" when it has none (see HasValue).
-	Value    string
+	Value string
+	// HasValue tells "param" (false) from "param=value" (true).
 	HasValue bool
 }
 

@@ -138,6 +138,9 @@ func (c *PushClient) URL() string { return c.url }
 
 // Send pushes a text message to one connection. It returns nil once the
 // gateway answered 2xx with errNo 0, else a *PushError (see [PushError]).
+// A 2xx answer with an empty body, or a JSON body without errNo, counts as
+// success (it says nothing else); a 2xx body that is not JSON is
+// [ErrPushBadAnswer], since something other than the gateway answered.
 func (c *PushClient) Send(ctx context.Context, connectionID, text string) error {
 	return c.SendMessage(ctx, connectionID, TextMessage(text))
 }

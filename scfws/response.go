@@ -5,15 +5,19 @@ import "encoding/json"
 // RegisterResponse is the register function's answer. ErrNo 0 accepts the
 // connection; any other value refuses it. ErrNo and ErrMsg are always sent.
 type RegisterResponse struct {
-	ErrNo     int                        `json:"errNo"`
-	ErrMsg    string                     `json:"errMsg"`
+	// ErrNo is 0 to accept, anything else to refuse.
+	ErrNo int `json:"errNo"`
+	// ErrMsg is "ok" on acceptance, else the refusal's reason.
+	ErrMsg string `json:"errMsg"`
+	// WebSocket is present on acceptance only.
 	WebSocket *RegisterResponseWebSocket `json:"websocket,omitempty"`
 }
 
 // RegisterResponseWebSocket is the websocket object of an accepting answer.
 type RegisterResponseWebSocket struct {
 	// Action is always "connecting".
-	Action          Action `json:"action"`
+	Action Action `json:"action"`
+	// SecConnectionID is the event's connection ID.
 	SecConnectionID string `json:"secConnectionID"`
 	// SecWebSocketProtocol is one token the client offered; the key is
 	// omitted when none was chosen (never "" and never a list).

@@ -23,9 +23,13 @@ import (
 // answers errNo 102 in all three functions. Once the action is known, the
 // event gets exactly the answer of that action's adapter.
 type Router struct {
-	Register        RegisterFunc
-	Transmission    TransmissionFunc
-	Cleanup         CleanupFunc
+	// Register serves "connecting"; nil accepts every well-formed connection.
+	Register RegisterFunc
+	// Transmission serves "data send" and "data recv"; nil drops messages.
+	Transmission TransmissionFunc
+	// Cleanup serves "closing"; nil does nothing.
+	Cleanup CleanupFunc
+	// RegisterOptions configures negotiation; nil means none.
 	RegisterOptions *RegisterOptions
 	// Logger is used as the adapters use theirs. Nil: no logging.
 	Logger *slog.Logger

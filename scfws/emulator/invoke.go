@@ -25,7 +25,12 @@ type Invoker interface {
 // connection with no subprotocol and no extension; a nil Transmission drops
 // messages; a nil Cleanup is skipped.
 type Functions struct {
-	Register, Transmission, Cleanup Invoker
+	// Register is invoked before a handshake is accepted.
+	Register Invoker
+	// Transmission is invoked for each client message.
+	Transmission Invoker
+	// Cleanup is invoked once when a connection ends.
+	Cleanup Invoker
 }
 
 // starter is an Invoker that needs the push URL before it can run.

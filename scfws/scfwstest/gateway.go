@@ -15,14 +15,19 @@ import (
 
 // Push is one request the fake gateway received, parsed.
 type Push struct {
-	Action       scfws.Action
+	// Action is websocket.action ("data send" or "closing").
+	Action scfws.Action
+	// ConnectionID is websocket.secConnectionID.
 	ConnectionID string
-	DataType     scfws.DataType
-	Data         string
+	// DataType and Data are websocket.dataType and websocket.data, "" on
+	// a closing push.
+	DataType scfws.DataType
+	Data     string
 	// Keys are the keys of the body's websocket object, sorted.
 	Keys []string
-	// Body is the raw request body; ContentType its Content-Type header.
-	Body        []byte
+	// Body is the raw request body.
+	Body []byte
+	// ContentType is the request's Content-Type header.
 	ContentType string
 	// Valid is false when the body was not a JSON push (the gateway then
 	// answered 400 with errNo 400).
@@ -34,9 +39,10 @@ type Push struct {
 type Rule struct {
 	// Status is the HTTP status; 0 means 200.
 	Status int
-	// ErrNo and ErrMsg are the JSON answer's; ErrMsg "" means "ok" for
-	// ErrNo 0 and "error" otherwise.
-	ErrNo  int
+	// ErrNo is the JSON answer's errNo.
+	ErrNo int
+	// ErrMsg is the JSON answer's errMsg; "" means "ok" for ErrNo 0 and
+	// "error" otherwise.
 	ErrMsg string
 	// Body, when set, is sent instead of the JSON answer.
 	Body string
