@@ -161,7 +161,9 @@ type RegisterEvent struct {
 	PathParameters        Params `json:"pathParameters,omitempty"`
 
 	// Negotiated is what the adapter will answer, filled in before your
-	// RegisterFunc runs. It is not part of the wire event.
+	// RegisterFunc runs (to pick a subprotocol in code, use
+	// RegisterOptions.SelectSubprotocol: changing this field has no effect).
+	// It is not part of the wire event.
 	Negotiated Negotiated `json:"-"`
 }
 

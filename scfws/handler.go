@@ -100,6 +100,7 @@ func serveRegister(ctx context.Context, w *wireEvent, fn RegisterFunc, opts *Reg
 		logRefusal(log, errNo, id, err)
 		return refusal(errNo)
 	}
+	negotiated := ev.Negotiated // what fn does to ev cannot change the answer
 	if fn != nil {
 		if err := safely(func() error { return fn(ctx, ev) }); err != nil {
 			if rej, ok := errors.AsType[*RejectError](err); ok {
@@ -115,8 +116,8 @@ func serveRegister(ctx context.Context, w *wireEvent, fn RegisterFunc, opts *Reg
 		WebSocket: &RegisterResponseWebSocket{
 			Action:                 ActionConnecting,
 			SecConnectionID:        id,
-			SecWebSocketProtocol:   ev.Negotiated.Subprotocol,
-			SecWebSocketExtensions: ev.Negotiated.Extensions,
+			SecWebSocketProtocol:   negotiated.Subprotocol,
+			SecWebSocketExtensions: negotiated.Extensions,
 		},
 	}
 }

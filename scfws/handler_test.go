@@ -267,3 +267,14 @@ func TestFunctionContextReachable(t *testing.T) {
 	}
 	assert.Equal(t, []string{"req-42", "req-42", "req-42"}, ids)
 }
+
+func TestRegisterFuncCannotCorruptAnswer(t *testing.T) {
+	h := NewRegisterHandler(func(_ context.Context, ev *RegisterEvent) error {
+		ev.Negotiated.Subprotocol = "chat,binary"
+		ev.WebSocket.SecConnectionID = "someone else"
+		return nil
+	}, &RegisterOptions{Subprotocols: []string{"chat"}})
+	out, err := h.Invoke(context.Background(), fixtures(t)["register-full"])
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"errNo":0,"errMsg":"ok","websocket":{"action":"connecting","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA==","secWebSocketProtocol":"chat"}}`, string(out))
+}

@@ -13,20 +13,43 @@ import (
 	"github.com/scfws/scfws-go/scfws"
 )
 
-// client is one accepted connection.
+// client is one connection the register function accepted. It is known to
+// the server before the handshake's answer is sent, so that a push right
+// after the client sees the connection open finds it; ws is set, and ready
+// closed, once the handshake is done.
 type client struct {
 	s      *Server
 	id     string
 	ws     *websocket.Conn
+	ready  chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 	idle   *time.Timer
 	closed sync.Once
 }
 
-func newClient(s *Server, id string, ws *websocket.Conn) *client {
+func newClient(s *Server, id string) *client {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &client{s: s, id: id, ws: ws, ctx: ctx, cancel: cancel}
+	return &client{s: s, id: id, ready: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// accepted records the finished handshake.
+func (c *client) accepted(ws *websocket.Conn) {
+	c.ws = ws
+	close(c.ready)
+}
+
+// conn waits for the handshake to finish; false when the connection ended
+// first or ctx did.
+func (c *client) conn(ctx context.Context) (*websocket.Conn, bool) {
+	select {
+	case <-c.ready:
+		return c.ws, true
+	case <-c.ctx.Done():
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
 }
 
 // serve reads the client's messages until it goes, then runs cleanup.
@@ -54,7 +77,8 @@ func (c *client) serve() {
 		}
 		payload, _ := json.Marshal(scfws.TransmissionEvent{WebSocket: ws})
 		start := time.Now()
-		_, err = c.s.invoke(c.ctx, "transmission", c.s.fns.Transmission, payload)
+		// as in the cloud, the invocation does not end when the client goes
+		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
 		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, ws.Data)
 		if err != nil {
 			// as the gateway: drop the client, no close frame
@@ -77,7 +101,9 @@ func closeReason(err error) string {
 // close starts the close handshake; serve's Read then returns.
 func (c *client) close(code websocket.StatusCode, reason string) {
 	go func() {
-		_ = c.ws.Close(code, reason)
+		if ws, ok := c.conn(context.Background()); ok {
+			_ = ws.Close(code, reason)
+		}
 		c.cancel()
 	}()
 }
@@ -86,7 +112,11 @@ func (c *client) close(code websocket.StatusCode, reason string) {
 func (c *client) finish() {
 	c.closed.Do(func() {
 		c.cancel()
-		_ = c.ws.CloseNow()
+		select {
+		case <-c.ready:
+			_ = c.ws.CloseNow()
+		default: // the handshake failed
+		}
 		c.s.remove(c.id)
 		c.s.cleanup(c.id)
 		c.s.sessions.Done()

@@ -101,7 +101,11 @@ func (s *Server) push(r *http.Request) (status, errNo int, errMsg, id, action st
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), deliveryTimeout)
 	defer cancel()
-	if err := c.ws.Write(ctx, typ, data); err != nil {
+	ws, ok := c.conn(ctx)
+	if !ok {
+		return http.StatusNotFound, errNoNotFound, "connection not found", id, action
+	}
+	if err := ws.Write(ctx, typ, data); err != nil {
 		return http.StatusBadGateway, errNoDelivery, "delivery failed", id, action
 	}
 	return http.StatusOK, 0, "ok", id, action

@@ -250,35 +250,30 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newConnectionID()
 	ev := s.registerEvent(r, id)
-	answer, ref := s.register(r.Context(), ev)
+	answer, ref := s.register(context.Background(), ev)
 	if ref != nil {
 		s.log.Warn("emulator: connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
 			"latency", time.Since(start))
 		http.Error(w, ref.reason, ref.status)
 		return
 	}
+	c := newClient(s, id)
+	if !s.add(c) {
+		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		s.cleanup(id) // the register function accepted it
+		return
+	}
 	ws, err := websocket.Accept(w, r, s.acceptOptions(answer))
 	if err != nil {
 		s.log.Warn("emulator: handshake failed", "secConnectionID", id, "err", err)
-		s.cleanupAfterRefusal(id)
+		c.finish()
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
-	c := newClient(s, id, ws)
-	if !s.add(c) {
-		_ = ws.Close(websocket.StatusGoingAway, "gateway shutting down")
-		s.cleanup(id)
-		return
-	}
+	c.accepted(ws)
 	s.log.Info("emulator: connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	c.serve()
-}
-
-// cleanupAfterRefusal: a connection the register function accepted but the
-// handshake then failed is cleaned up, so cleanup runs once per accept.
-func (s *Server) cleanupAfterRefusal(id string) {
-	s.cleanup(id)
 }
 
 func protocolOf(r *scfws.RegisterResponse) string {
