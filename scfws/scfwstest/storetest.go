@@ -245,26 +245,41 @@ func testConcurrency(t *testing.T, s scfws.Store) {
 // (cleanup racing a message) is not left behind as a phantom member.
 func testJoinRacesRemove(t *testing.T, s scfws.Store) {
 	ctx := context.Background()
-	for i := range 40 {
-		id := fmt.Sprintf("race%d", i)
+	const conns, joiners, rooms = 100, 4, 4
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for i := range conns {
+		id := fmt.Sprintf("race%d+/=", i)
 		require.NoError(t, s.Add(ctx, scfws.Conn{ID: id, UserID: "racer"}))
-		var wg sync.WaitGroup
-		var joinErr error
-		wg.Go(func() {
-			for j := range 20 {
-				if err := s.Join(ctx, id, fmt.Sprint("room", j%4)); err != nil {
-					if !errors.Is(err, scfws.ErrNotFound) {
-						joinErr = err
+		for j := range joiners {
+			wg.Go(func() {
+				for k := 0; ; k++ {
+					err := s.Join(ctx, id, fmt.Sprint("room", (j+k)%rooms))
+					if errors.Is(err, scfws.ErrNotFound) {
+						return // removed: joining must now fail
 					}
-					return
+					if err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
 				}
+			})
+		}
+		wg.Go(func() {
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+			if err := s.Remove(ctx, id); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
 			}
 		})
-		wg.Go(func() { _ = s.Remove(ctx, id) })
-		wg.Wait()
-		require.NoError(t, joinErr)
 	}
-	for j := range 4 {
+	wg.Wait()
+	require.Empty(t, errs)
+	for j := range rooms {
 		assertSame(t, nil, must(s.Members(ctx, fmt.Sprint("room", j))), "room%d", j)
 	}
 	assertSame(t, nil, must(s.UserConns(ctx, "racer")))
