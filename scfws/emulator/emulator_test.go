@@ -389,3 +389,15 @@ func TestManyClientsEcho(t *testing.T) {
 		return len(a.cleanups) == clients
 	}, "every client cleaned up")
 }
+
+func TestLifecycleMisuse(t *testing.T) {
+	s := emulator.New(nil)
+	require.Error(t, s.Start(context.Background(), emulator.Functions{}), "Start before Listen")
+	require.NoError(t, s.Listen("127.0.0.1:0"))
+	require.NoError(t, s.Shutdown(context.Background()), "Shutdown before Start frees the port")
+	s = emulator.New(nil)
+	require.NoError(t, s.Listen("127.0.0.1:0"))
+	err := s.Start(context.Background(), emulator.Functions{Register: emulator.Binary("/nonexistent/fn", nil)})
+	require.ErrorContains(t, err, "/nonexistent/fn", "a binary that cannot start is named")
+	require.NoError(t, s.Shutdown(context.Background()))
+}

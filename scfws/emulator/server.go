@@ -187,7 +187,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
+	if s.http != nil {
+		err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
+	} else if s.listener != nil {
+		err = errors.Join(err, s.listener.Close())
+	}
 	s.stopFunctions(s.fns)
 	return err
 }
