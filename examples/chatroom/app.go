@@ -18,7 +18,7 @@ import (
 //	                 {"type":"say","text":"hi"}      to everyone in the room
 //	server → client  {"type":"welcome","nick":…,"room":…,"members":n}
 //	                 {"type":"message","room":…,"from":…,"text":…}
-//	                 {"type":"notice","room":…,"text":…}   joins and leaves
+//	                 {"type":"notice","room":…,"text":…,"members":n}   joins and leaves
 //	                 {"type":"error","text":…}
 //
 // Binary frames are echoed back to the sender as binary.
@@ -139,7 +139,7 @@ func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
 		return err
 	}
 	for _, r := range rooms {
-		if err := c.toRoom(ctx, r, serverMsg{Type: "notice", Room: r, Text: nick + " left " + r}); err != nil {
+		if err := c.notice(ctx, r, nick+" left "+r); err != nil {
 			return err
 		}
 	}
@@ -194,7 +194,7 @@ func (c *chat) enter(ctx context.Context, id, room string) error {
 		if err := store.Leave(ctx, id, r); err != nil {
 			return err
 		}
-		if err := c.toRoom(ctx, r, serverMsg{Type: "notice", Room: r, Text: nick + " left " + r}); err != nil {
+		if err := c.notice(ctx, r, nick+" left "+r); err != nil {
 			return err
 		}
 	}
@@ -208,7 +208,16 @@ func (c *chat) enter(ctx context.Context, id, room string) error {
 	if err := c.tell(ctx, id, serverMsg{Type: "welcome", Nick: nick, Room: room, Members: len(members)}); err != nil {
 		return err
 	}
-	return c.toRoom(ctx, room, serverMsg{Type: "notice", Room: room, Text: nick + " joined " + room})
+	return c.toRoom(ctx, room, serverMsg{Type: "notice", Room: room, Text: nick + " joined " + room, Members: len(members)})
+}
+
+// notice tells everyone in room what happened, with the room's head count.
+func (c *chat) notice(ctx context.Context, room, text string) error {
+	members, err := c.hub.Store().Members(ctx, room)
+	if err != nil {
+		return err
+	}
+	return c.toRoom(ctx, room, serverMsg{Type: "notice", Room: room, Text: text, Members: len(members)})
 }
 
 // announce sends a notice made from the new nickname to the connection's rooms.
@@ -223,7 +232,7 @@ func (c *chat) announce(ctx context.Context, id string, text func(nick string) s
 			return err
 		}
 	}
-	return c.tell(ctx, id, serverMsg{Type: "welcome", Nick: nick, Room: first(rooms), Members: 0})
+	return c.tell(ctx, id, serverMsg{Type: "welcome", Nick: nick, Room: first(rooms)})
 }
 
 func first(list []string) string {
