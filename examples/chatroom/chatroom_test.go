@@ -94,7 +94,7 @@ func TestChatRoom(t *testing.T) {
 	srv := startChat(t)
 	ann := join(t, srv, "ann")
 	bob := join(t, srv, "bob")
-	ann.expectText("bob joined lobby")
+	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members, "notices carry the head count")
 
 	bob.send(clientMsg{Type: "say", Text: "hi ann"})
 	m := ann.expect("message")
@@ -104,7 +104,7 @@ func TestChatRoom(t *testing.T) {
 	// another room
 	bob.send(clientMsg{Type: "join", Room: "games"})
 	assert.Equal(t, "games", bob.expect("welcome").Room)
-	ann.expectText("bob left lobby")
+	assert.Equal(t, 1, ann.expectText("bob left lobby").Members)
 	ann.send(clientMsg{Type: "say", Text: "anyone?"})
 	ann.expect("message")
 	bob.send(clientMsg{Type: "say", Text: "in games"})
