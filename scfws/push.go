@@ -221,26 +221,18 @@ func (c *PushClient) push(ctx context.Context, connectionID string, p prepared) 
 	body := p.body(connectionID)
 	start := time.Now()
 	var perr *PushError
-	attempt, status := 0, 0
-	for {
-		attempt++
+	attempt, status := 1, 0
+	for ; ; attempt++ {
 		status, perr = c.attempt(ctx, connectionID, body)
 		if perr == nil || !perr.transient || attempt > c.opts.MaxRetries {
 			break
 		}
-		wait := c.backoff(attempt, perr.retryAfter)
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
-			break // the next try would start after the deadline
+		if !wait(ctx, c.backoff(attempt, perr.retryAfter)) {
+			if ctx.Err() != nil {
+				perr = &PushError{ConnectionID: connectionID, Err: timeoutOr(ctx.Err())}
+			}
+			break // the next try would not start before the deadline
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			perr = &PushError{ConnectionID: connectionID, Err: timeoutOr(ctx.Err())}
-		case <-t.C:
-			continue
-		}
-		break
 	}
 	if perr != nil {
 		perr.Attempts = attempt
@@ -250,6 +242,22 @@ func (c *PushClient) push(ctx context.Context, connectionID string, p prepared) 
 		return nil
 	}
 	return perr
+}
+
+// wait sleeps for d unless ctx ends first or its deadline is sooner than d;
+// it reports whether the whole wait happened.
+func wait(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // attempt makes one request and classifies its outcome.
