@@ -3,6 +3,7 @@ package scfws
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Broadcast pushes text to every connection in connectionIDs, one request
@@ -29,9 +30,8 @@ func (c *PushClient) broadcast(ctx context.Context, ids []string, p prepared) er
 	if len(ids) == 0 {
 		return nil
 	}
-	workers := min(c.opts.Concurrency, len(ids))
-	jobs := make(chan string)
 	var (
+		next   atomic.Int64 // the index of the next ID to push
 		mu     sync.Mutex
 		failed map[string]error
 		wg     sync.WaitGroup
@@ -44,35 +44,24 @@ func (c *PushClient) broadcast(ctx context.Context, ids []string, p prepared) er
 		failed[id] = err
 		mu.Unlock()
 	}
-	for range workers {
+	for range min(c.opts.Concurrency, len(ids)) {
 		wg.Go(func() {
-			for id := range jobs {
-				if err := c.push(ctx, id, p); err != nil {
-					fail(id, err)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				if err := c.push(ctx, ids[i], p); err != nil {
+					fail(ids[i], err)
 				}
 			}
 		})
 	}
-	skip := func(rest []string) {
-		for _, id := range rest {
-			fail(id, &PushError{ConnectionID: id, Err: timeoutOr(ctx.Err())})
-		}
-	}
-schedule:
-	for i, id := range ids {
-		if ctx.Err() != nil { // a ready worker must not win over an ended ctx
-			skip(ids[i:])
-			break
-		}
-		select {
-		case jobs <- id:
-		case <-ctx.Done():
-			skip(ids[i:])
-			break schedule
-		}
-	}
-	close(jobs)
 	wg.Wait()
+	// IDs no worker took: ctx ended first
+	for _, id := range ids[min(int(next.Load()), len(ids)):] {
+		fail(id, &PushError{ConnectionID: id, Err: timeoutOr(ctx.Err())})
+	}
 	if len(failed) == 0 {
 		return nil
 	}
