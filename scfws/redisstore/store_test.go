@@ -3,94 +3,36 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scfws/scfws-go/internal/redistest"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/redisstore"
 	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
 
 // redisAddr is the server every test in this package uses: a real
-// redis-server started by TestMain when the binary is on PATH, else miniredis.
+// redis-server when the binary is on PATH, else miniredis (see redistest).
 var redisAddr string
 
 func TestMain(m *testing.M) {
-	stop, err := startRedis()
+	srv, err := redistest.Start(os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redisstore tests:", err)
 		os.Exit(1)
 	}
+	redisAddr = srv.Addr
 	code := m.Run()
-	stop()
+	srv.Close()
 	os.Exit(code)
-}
-
-func startRedis() (func(), error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		mr, err := miniredis.Run()
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintln(os.Stderr, "redisstore tests: redis-server is not on PATH; using miniredis instead (install redis-server to test against the real server)")
-		redisAddr = mr.Addr()
-		// miniredis expires keys only when told that time passed
-		done := make(chan struct{})
-		go func() {
-			last := time.Now()
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(5 * time.Millisecond):
-					now := time.Now()
-					mr.FastForward(now.Sub(last))
-					last = now
-				}
-			}
-		}()
-		return func() { close(done); mr.Close() }, nil
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	dir, err := os.MkdirTemp("", "scfws-redis-")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = os.RemoveAll(dir) }
-	redisAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer rdb.Close()
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if err := rdb.Ping(context.Background()).Err(); err == nil {
-			fmt.Fprintf(os.Stderr, "redisstore tests: redis-server on %s\n", redisAddr)
-			return stop, nil
-		} else if time.Since(start) > 10*time.Second {
-			stop()
-			return nil, fmt.Errorf("redis-server did not answer: %w", err)
-		}
-	}
 }
 
 var prefixes atomic.Int64

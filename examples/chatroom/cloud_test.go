@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scfws/scfws-go/internal/redistest"
+	"github.com/scfws/scfws-go/scfws/emulator"
+)
+
+// TestCloudMode runs the chat room binary as SCF runs it — over the runtime
+// protocol, with REDIS_ADDR and the push URL in its environment — behind the
+// emulator, and chats through it: the cloud path end to end, on Redis.
+func TestCloudMode(t *testing.T) {
+	rs, err := redistest.Start(os.Stderr)
+	require.NoError(t, err)
+	defer rs.Close()
+	t.Setenv("REDIS_ADDR", rs.Addr)
+	t.Setenv("REDIS_PREFIX", "chat-test")
+
+	bin := filepath.Join(t.TempDir(), "chatroom")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	srv := emulator.New(&emulator.Options{InvokeTimeout: 10 * time.Second})
+	require.NoError(t, srv.Listen("127.0.0.1:0"))
+	app := emulator.Binary(bin, os.Stderr)
+	require.NoError(t, srv.Start(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+
+	ann := join(t, srv, "ann")
+	bob := join(t, srv, "bob")
+	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members)
+	bob.send(clientMsg{Type: "say", Text: "hello from the cloud path"})
+	assert.Equal(t, serverMsg{Type: "message", Room: "lobby", From: "bob", Text: "hello from the cloud path"}, ann.expect("message"))
+
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	n, err := rdb.ZCard(context.Background(), "chat-test:room:{lobby}").Result()
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n, "the room lives in Redis")
+
+	require.NoError(t, bob.c.Close(1000, ""))
+	assert.Equal(t, 1, ann.expectText("bob left lobby").Members)
+}
