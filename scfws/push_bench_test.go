@@ -183,6 +183,14 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 		report(b, start, cpu0)
 	})
+	b.Run("timer-2ms", func(b *testing.B) {
+		// what the gateway's 2 ms delay really costs on this machine:
+		// ns/op is one 2 ms timer's actual wait
+		for b.Loop() {
+			t := time.NewTimer(delay)
+			<-t.C
+		}
+	})
 	b.Run("seed-sequential-200", func(b *testing.B) {
 		// 10,000 sequential pushes would take over 20 s a round: push to 200
 		// and report x-ideal scaled to the same 10,000.
