@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -288,11 +289,20 @@ func (c *PushClient) attempt(ctx context.Context, connectionID string, body []by
 		return 0, pe
 	}
 	raw := resp.RawBody()
-	answer, rerr := io.ReadAll(io.LimitReader(raw, maxAnswerBytes))
-	_, _ = io.Copy(io.Discard, io.LimitReader(raw, 4*maxAnswerBytes)) // let the connection be reused
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer answerBufs.Put(buf)
+	buf.Reset()
+	lr := &io.LimitedReader{R: raw, N: maxAnswerBytes}
+	_, rerr := buf.ReadFrom(lr)
+	lr.N = 4 * maxAnswerBytes
+	_, _ = io.Copy(io.Discard, lr) // let the connection be reused
 	_ = raw.Close()
-	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), resp.Header().Get("Retry-After"), answer, rerr)
+	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), resp.Header().Get("Retry-After"), buf.Bytes(), rerr)
 }
+
+// answerBufs holds the buffers answers are read into; classify copies what
+// it keeps.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // okAnswer is the gateway's documented success body.
 var okAnswer = []byte(`{"errNo":0,"errMsg":"ok"}`)
