@@ -51,7 +51,9 @@ type BinaryFunction struct {
 }
 
 // Binary returns the function at path (a binary built for this machine).
-// Its stdout and stderr go to output (nil: discarded).
+// It runs with this process's environment plus _LAMBDA_SERVER_PORT,
+// SCFWS_PUSH_URL and wsBackUrl. Its stdout and stderr go to output (nil:
+// discarded).
 func Binary(path string, output io.Writer) *BinaryFunction {
 	return &BinaryFunction{path: path, output: output}
 }

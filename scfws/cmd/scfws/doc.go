@@ -8,8 +8,13 @@
 // local starts the emulated API gateway (package emulator) with SCF Go
 // binaries — any SCF Go function, not only one built with scfws — and prints
 // the ws:// URL to connect to and the push URL the functions get in
-// SCFWS_PUSH_URL. It runs until interrupted, then closes every connection
-// and runs its cleanup.
+// SCFWS_PUSH_URL. The binaries inherit scfws local's environment, so
+// configuration such as REDIS_ADDR is passed as usual:
+//
+//	REDIS_ADDR=127.0.0.1:6379 scfws local -router ./bin/chatroom
+//
+// It runs until interrupted, then closes every connection and runs its
+// cleanup.
 //
 // package cross-compiles a main package for SCF (GOOS=linux GOARCH=amd64
 // CGO_ENABLED=0, -trimpath -ldflags="-s -w"), names the binary "main" (the
