@@ -13,10 +13,30 @@ import (
 // BenchmarkRegisterBareJSON, and BenchmarkTransmissionInvoke with
 // BenchmarkTransmissionBareJSON.
 
+// benchRegister is the register adapter the benchmarks measure.
+func benchRegister() *RegisterHandler {
+	return NewRegisterHandler(func(context.Context, *RegisterEvent) error { return nil },
+		&RegisterOptions{Subprotocols: []string{"chat"}, Extensions: []string{"permessage-deflate"}})
+}
+
+// bareRegister is its baseline: decode the event and encode the answer it
+// gives, with encoding/json and nothing else.
+func bareRegister(b *testing.B, raw []byte) {
+	var ev RegisterEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		b.Fatal(err)
+	}
+	resp := RegisterResponse{ErrMsg: "ok", WebSocket: &RegisterResponseWebSocket{
+		Action: ActionConnecting, SecConnectionID: ev.WebSocket.SecConnectionID,
+		SecWebSocketProtocol: "chat", SecWebSocketExtensions: "permessage-deflate"}}
+	if _, err := json.Marshal(&resp); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func BenchmarkRegisterInvoke(b *testing.B) {
 	raw := fixtures(b)["register-full"]
-	h := NewRegisterHandler(func(context.Context, *RegisterEvent) error { return nil },
-		&RegisterOptions{Subprotocols: []string{"chat"}, Extensions: []string{"permessage-deflate"}})
+	h := benchRegister()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -30,16 +50,7 @@ func BenchmarkRegisterBareJSON(b *testing.B) {
 	raw := fixtures(b)["register-full"]
 	b.ReportAllocs()
 	for b.Loop() {
-		var ev RegisterEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			b.Fatal(err)
-		}
-		resp := RegisterResponse{ErrMsg: "ok", WebSocket: &RegisterResponseWebSocket{
-			Action: ActionConnecting, SecConnectionID: ev.WebSocket.SecConnectionID,
-			SecWebSocketProtocol: "chat", SecWebSocketExtensions: "permessage-deflate"}}
-		if _, err := json.Marshal(&resp); err != nil {
-			b.Fatal(err)
-		}
+		bareRegister(b, raw)
 	}
 }
 
@@ -49,8 +60,7 @@ func BenchmarkRegisterBareJSON(b *testing.B) {
 // the bare JSON's (the target is at most about 1.5).
 func BenchmarkRegisterInvokeInterleaved(b *testing.B) {
 	raw := fixtures(b)["register-full"]
-	h := NewRegisterHandler(func(context.Context, *RegisterEvent) error { return nil },
-		&RegisterOptions{Subprotocols: []string{"chat"}, Extensions: []string{"permessage-deflate"}})
+	h := benchRegister()
 	ctx := context.Background()
 	var ours, bare time.Duration
 	viaAdapter := func() {
@@ -65,16 +75,7 @@ func BenchmarkRegisterInvokeInterleaved(b *testing.B) {
 	plain := func() {
 		t0 := time.Now()
 		for range 100 {
-			var ev RegisterEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				b.Fatal(err)
-			}
-			resp := RegisterResponse{ErrMsg: "ok", WebSocket: &RegisterResponseWebSocket{
-				Action: ActionConnecting, SecConnectionID: ev.WebSocket.SecConnectionID,
-				SecWebSocketProtocol: "chat", SecWebSocketExtensions: "permessage-deflate"}}
-			if _, err := json.Marshal(&resp); err != nil {
-				b.Fatal(err)
-			}
+			bareRegister(b, raw)
 		}
 		bare += time.Since(t0)
 	}
