@@ -27,7 +27,9 @@
 //     register response, or names a subprotocol the client did not offer (or
 //     a list);
 //   - 504 Gateway Timeout when the function did not answer in time;
-//   - 503 Service Unavailable when Options.MaxConnections are open.
+//   - 503 Service Unavailable when Options.MaxConnections are open;
+//   - 426 Upgrade Required, without invoking anything, for a request that
+//     is not a WebSocket handshake.
 //
 // What status the real gateway uses is not documented; these are the
 // emulator's choice. Origins are not checked.

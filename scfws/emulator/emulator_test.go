@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,6 +328,17 @@ func TestCleanupOncePerConnection(t *testing.T) {
 			assert.Equal(t, websocket.StatusGoingAway, codes[i])
 		}
 	})
+}
+
+func TestPlainHTTPIsNotAConnection(t *testing.T) {
+	s, a := start(t, nil, nil, nil)
+	resp, err := http.Get("http" + strings.TrimPrefix(s.URL(), "ws"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	assert.Empty(t, a.registers, "the register function is not invoked")
 }
 
 func TestMaxConnections(t *testing.T) {

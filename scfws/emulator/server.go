@@ -251,6 +251,11 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if !isUpgrade(r) { // no function runs for what is not a WebSocket handshake
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this is a WebSocket endpoint: connect with a WebSocket client", http.StatusUpgradeRequired)
+		return
+	}
 	start := time.Now()
 	id := newConnectionID()
 	ev := s.registerEvent(r, id)
@@ -278,6 +283,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("emulator: connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	c.serve()
+}
+
+// isUpgrade reports whether r asks for a WebSocket (RFC 6455 §4.2.1).
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		r.Header.Get("Sec-WebSocket-Key") != ""
 }
 
 func protocolOf(r *scfws.RegisterResponse) string {
