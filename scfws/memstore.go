@@ -2,7 +2,6 @@ package scfws
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -34,8 +33,6 @@ type memConn struct {
 
 // NewMemoryStore returns an empty MemoryStore with the default TTL.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
-
-var errEmptyRoom = errors.New("scfws: empty room name")
 
 func (s *MemoryStore) now() time.Time {
 	if s.Now != nil {
@@ -154,7 +151,7 @@ func (s *MemoryStore) Touch(_ context.Context, id string) error {
 // Join implements [Store].
 func (s *MemoryStore) Join(_ context.Context, id, room string) error {
 	if room == "" {
-		return errEmptyRoom
+		return ErrEmptyRoom
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

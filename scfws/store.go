@@ -10,6 +10,9 @@ import (
 // (never added, removed, or expired).
 var ErrNotFound = errors.New("scfws: connection not found")
 
+// ErrEmptyRoom is returned by a [Store] asked to join a room named "".
+var ErrEmptyRoom = errors.New("scfws: empty room name")
+
 // DefaultTTL is how long a store keeps a connection that is neither touched
 // nor removed, when its options say 0. The cleanup function is best effort,
 // so every stored connection expires.
@@ -50,8 +53,8 @@ type Store interface {
 	// it is not stored.
 	Touch(ctx context.Context, id string) error
 	// Join adds the connection to room; joining twice is no error. An
-	// empty room name is an error; ErrNotFound when the connection is not
-	// stored.
+	// empty room name is ErrEmptyRoom; ErrNotFound when the connection is
+	// not stored.
 	Join(ctx context.Context, id, room string) error
 	// Leave removes the connection from room; leaving a room it is not in
 	// is no error. ErrNotFound when the connection is not stored.

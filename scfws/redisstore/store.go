@@ -247,7 +247,7 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 // Join implements [scfws.Store].
 func (s *Store) Join(ctx context.Context, id, room string) error {
 	if room == "" {
-		return fmt.Errorf("redisstore: join %q: empty room name", id)
+		return fmt.Errorf("redisstore: join %q: %w", id, scfws.ErrEmptyRoom)
 	}
 	keys := []string{s.connKey(id), s.roomsKey(id)}
 	ttl, err := joinScript.Run(ctx, s.rdb, keys, room).Int64()

@@ -109,7 +109,7 @@ func testRoomsAndUsers(t *testing.T, s scfws.Store) {
 	require.NoError(t, s.Join(ctx, "c1", "lobby"))
 	require.NoError(t, s.Join(ctx, "c3", "lobby"))
 	require.NoError(t, s.Join(ctx, "c1", "games"))
-	require.Error(t, s.Join(ctx, "c1", ""))
+	require.ErrorIs(t, s.Join(ctx, "c1", ""), scfws.ErrEmptyRoom)
 	assertSame(t, []string{"c0", "c1", "c3"}, must(s.Members(ctx, "lobby")))
 	assertSame(t, []string{"c1"}, must(s.Members(ctx, "games")))
 	assertSame(t, nil, must(s.Members(ctx, "nobody-here")))
