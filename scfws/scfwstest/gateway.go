@@ -67,17 +67,15 @@ type Gateway struct {
 
 	mu          sync.Mutex
 	pushes      []rawPush
-	def         Rule
-	rules       map[string]*Rule
-	used        map[string]int
-	defUsed     int
+	def         ruleState
+	rules       map[string]*ruleState
 	inFlight    int
 	maxInFlight int
 }
 
 // NewGateway starts a fake gateway that accepts every push. Close it when done.
 func NewGateway() *Gateway {
-	g := &Gateway{rules: map[string]*Rule{}, used: map[string]int{}}
+	g := &Gateway{rules: map[string]*ruleState{}}
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
 	g.URL = g.srv.URL + "/api-scfwstest"
 	return g
@@ -87,15 +85,14 @@ func NewGateway() *Gateway {
 func (g *Gateway) SetDefault(r Rule) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.def, g.defUsed = r, 0
+	g.def = ruleState{rule: r}
 }
 
 // SetRule sets the rule for one connection ID.
 func (g *Gateway) SetRule(connectionID string, r Rule) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.rules[connectionID] = &r
-	g.used[connectionID] = 0
+	g.rules[connectionID] = &ruleState{rule: r}
 }
 
 // rawPush is a request as received; it is parsed when read, to keep the
@@ -216,19 +213,23 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, answer)
 }
 
+// ruleState is a rule and how many requests it has answered.
+type ruleState struct {
+	rule Rule
+	used int
+}
+
 // ruleFor picks and counts the rule for id; g.mu is held.
 func (g *Gateway) ruleFor(id string) Rule {
-	r, used := &g.def, &g.defUsed
-	if own, ok := g.rules[id]; ok {
-		r, used = own, new(int)
-		*used = g.used[id]
-		defer func() { g.used[id] = *used }()
+	st, ok := g.rules[id]
+	if !ok {
+		st = &g.def
 	}
-	*used++
-	if r.Times > 0 && *used > r.Times {
+	st.used++
+	if st.rule.Times > 0 && st.used > st.rule.Times {
 		return Rule{}
 	}
-	return *r
+	return st.rule
 }
 
 // connectionOf reads what a rule needs from a push body: its connection ID,
