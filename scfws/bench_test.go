@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
-	"time"
+
+	"github.com/scfws/scfws-go/internal/benchtest"
 )
 
 // The adapters' cost is measured against a bare json.Unmarshal + json.Marshal
@@ -62,33 +63,17 @@ func BenchmarkRegisterInvokeInterleaved(b *testing.B) {
 	raw := fixtures(b)["register-full"]
 	h := benchRegister()
 	ctx := context.Background()
-	var ours, bare time.Duration
-	viaAdapter := func() {
-		t0 := time.Now()
+	ours, bare := benchtest.Interleave(b, func() {
 		for range 100 {
 			if _, err := h.Invoke(ctx, raw); err != nil {
 				b.Fatal(err)
 			}
 		}
-		ours += time.Since(t0)
-	}
-	plain := func() {
-		t0 := time.Now()
+	}, func() {
 		for range 100 {
 			bareRegister(b, raw)
 		}
-		bare += time.Since(t0)
-	}
-	odd := false
-	for b.Loop() {
-		if odd = !odd; odd { // alternate who goes first
-			viaAdapter()
-			plain()
-		} else {
-			plain()
-			viaAdapter()
-		}
-	}
+	}, nil)
 	b.ReportMetric(float64(ours)/float64(bare), "x-bare")
 }
 

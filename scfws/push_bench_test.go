@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scfws/scfws-go/internal/benchtest"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
@@ -84,34 +85,17 @@ func BenchmarkSendInterleaved(b *testing.B) {
 	}
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	ctx := context.Background()
-	var ours, theirs time.Duration
-	viaScfws := func() {
-		t0 := time.Now()
+	ours, theirs := benchtest.Interleave(b, func() {
 		for range 100 {
 			if err := c.Send(ctx, connID, "hello"); err != nil {
 				b.Fatal(err)
 			}
 		}
-		ours += time.Since(t0)
-	}
-	plain := func() {
-		t0 := time.Now()
+	}, func() {
 		for range 100 {
 			plainPost(b, hc, g.URL, benchBody)
 		}
-		theirs += time.Since(t0)
-	}
-	odd := false
-	for b.Loop() {
-		if odd = !odd; odd { // alternate who goes first
-			viaScfws()
-			plain()
-		} else {
-			plain()
-			viaScfws()
-		}
-		g.Reset()
-	}
+	}, g.Reset)
 	b.ReportMetric(float64(theirs)/float64(ours), "x-nethttp")
 }
 

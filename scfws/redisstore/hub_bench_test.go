@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scfws/scfws-go/internal/benchtest"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
@@ -47,34 +48,17 @@ func BenchmarkHubSendRoom(b *testing.B) {
 		hub := scfws.NewHub(timed, push, nil)
 		b.Run(tc.name, func(b *testing.B) {
 			timed.spent = 0
-			var hubTime, baseTime time.Duration
 			b.ReportAllocs()
-			viaHub := func() {
-				t0 := time.Now()
+			hubTime, baseTime := benchtest.Interleave(b, func() {
 				d, err := hub.SendRoom(ctx, "bench", msg)
 				if err != nil || d.Delivered != members {
 					b.Fatal(err, d)
 				}
-				hubTime += time.Since(t0)
-			}
-			plain := func() {
-				t0 := time.Now()
+			}, func() {
 				if err := push.BroadcastMessage(ctx, ids, msg); err != nil {
 					b.Fatal(err)
 				}
-				baseTime += time.Since(t0)
-			}
-			odd := false
-			for b.Loop() {
-				if odd = !odd; odd { // alternate who goes first
-					viaHub()
-					plain()
-				} else {
-					plain()
-					viaHub()
-				}
-				g.Reset()
-			}
+			}, g.Reset)
 			b.ReportMetric(float64(hubTime)/float64(baseTime), "x-broadcast")
 			b.ReportMetric(100*float64(timed.spent)/float64(hubTime), "store-%")
 		})
