@@ -27,7 +27,7 @@ func bareRegister(b *testing.B, raw []byte) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		b.Fatal(err)
 	}
-	resp := RegisterResponse{ErrMsg: "ok", WebSocket: &RegisterResponseWebSocket{
+	resp := Response{ErrMsg: "ok", WebSocket: &RegisterWebSocket{
 		Action: ActionConnecting, SecConnectionID: ev.WebSocket.SecConnectionID,
 		SecWebSocketProtocol: "chat", SecWebSocketExtensions: "permessage-deflate"}}
 	if _, err := json.Marshal(&resp); err != nil {
@@ -97,7 +97,7 @@ func BenchmarkTransmissionBareJSON(b *testing.B) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := json.Marshal(&RegisterResponse{ErrMsg: "ok"}); err != nil {
+		if _, err := json.Marshal(&Response{ErrMsg: "ok"}); err != nil {
 			b.Fatal(err)
 		}
 	}

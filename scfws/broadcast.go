@@ -2,31 +2,23 @@ package scfws
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
 
-// Broadcast pushes text to every connection in connectionIDs, one request
-// per distinct ID, with at most PushOptions.Concurrency in flight. It returns
-// nil when all succeeded, else a *BroadcastError listing every failed ID. Once
-// ctx ends it starts no further push; the IDs it did not reach are failed
-// with the ctx's error.
-func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, text string) error {
-	return c.BroadcastMessage(ctx, connectionIDs, TextMessage(text))
-}
-
-// BroadcastMessage is [PushClient.Broadcast] for a prepared message of
-// either type (see [TextMessage], [BinaryMessage], [JSONMessage]).
-func (c *PushClient) BroadcastMessage(ctx context.Context, connectionIDs []string, m Message) error {
-	p, err := prepare(m)
+// Broadcast pushes m to every connection in connectionIDs, one request per
+// distinct ID, with at most PushOptions.Concurrency in flight; each push is
+// as [PushClient.Send]. It returns nil when all succeeded, else a
+// *BroadcastError listing every failed ID. Once ctx ends it starts no
+// further push; the IDs it did not reach fail with ctx's error. An invalid
+// Message is an error before any request.
+func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, m Message) error {
+	enc, err := encodePush(ActionDataSend, m)
 	if err != nil {
 		return err
 	}
-	return c.broadcast(ctx, unique(connectionIDs), p)
-}
-
-// broadcast pushes p to ids, which hold no repeats.
-func (c *PushClient) broadcast(ctx context.Context, ids []string, p prepared) error {
+	ids := unique(connectionIDs)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -51,16 +43,15 @@ func (c *PushClient) broadcast(ctx context.Context, ids []string, p prepared) er
 				if i >= len(ids) {
 					return
 				}
-				if err := c.push(ctx, ids[i], p); err != nil {
+				if err := c.push(ctx, ids[i], enc); err != nil {
 					fail(ids[i], err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	// IDs no worker took: ctx ended first
-	for _, id := range ids[min(int(next.Load()), len(ids)):] {
-		fail(id, &PushError{ConnectionID: id, Err: timeoutOr(ctx.Err())})
+	for _, id := range ids[min(int(next.Load()), len(ids)):] { // no worker took them: ctx ended
+		fail(id, &PushError{ConnectionID: id, Err: transportError(ctx, id, ctx.Err()).Err})
 	}
 	if len(failed) == 0 {
 		return nil
@@ -81,6 +72,38 @@ func unique(ids []string) []string {
 		}
 		seen[id] = struct{}{}
 		out = append(out, id)
+	}
+	return out
+}
+
+// BroadcastError is the error of a send to many connections
+// ([PushClient.Broadcast], and the sends of package hub) when some failed.
+type BroadcastError struct {
+	// Failed maps each failed connection ID to its error (a *PushError);
+	// IDs never attempted because ctx ended are in it too.
+	Failed map[string]error
+	// Sent is how many distinct connections the push reached.
+	Sent int
+	// Pruned lists the failed connections that a hub removed from its store
+	// (those the gateway refused); nil from a PushClient.
+	Pruned []string
+}
+
+// Error counts the failures.
+func (e *BroadcastError) Error() string {
+	msg := fmt.Sprintf("scfws: broadcast: %d of %d pushes failed", len(e.Failed), len(e.Failed)+e.Sent)
+	if len(e.Pruned) > 0 {
+		msg += fmt.Sprintf(", %d connections pruned", len(e.Pruned))
+	}
+	return msg
+}
+
+// Unwrap returns the failed pushes' errors, so that errors.Is(err,
+// ErrPushRefused) tells whether any push was refused.
+func (e *BroadcastError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		out = append(out, err)
 	}
 	return out
 }

@@ -1,20 +1,22 @@
 package scfws
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
-// wireEvent is the union of the three events, decoded once; pointers tell
-// absent from empty.
+// wireEvent is the union of the three events, decoded once by every adapter
+// and the Router: one decode path, so they cannot disagree.
 type wireEvent struct {
-	RequestContext        *RequestContext `json:"requestContext"`
+	RequestContext        json.RawMessage `json:"requestContext"`
 	WebSocket             *wireWebSocket  `json:"websocket"`
-	Headers               Params          `json:"headers"`
-	HeaderParameters      Params          `json:"headerParameters"`
-	QueryString           Params          `json:"queryString"`
-	QueryStringParameters Params          `json:"queryStringParameters"`
-	PathParameters        Params          `json:"pathParameters"`
+	Headers               params          `json:"headers"`
+	HeaderParameters      params          `json:"headerParameters"`
+	QueryString           params          `json:"queryString"`
+	QueryStringParameters params          `json:"queryStringParameters"`
+	PathParameters        params          `json:"pathParameters"`
 }
 
 type wireWebSocket struct {
@@ -26,44 +28,52 @@ type wireWebSocket struct {
 	Data                   string   `json:"data"`
 }
 
-func decodeWire(payload []byte) (*wireEvent, error) {
-	var w wireEvent
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)
+// decode reads a payload and tells which function it is for. Its errors, in
+// this order: [ErrMalformedEvent] (not a JSON object of the event's shape),
+// [ErrMissingWebSocket], [ErrWrongAction] (an action no function serves).
+// The role is ActionConnecting, ActionDataSend or ActionClosing.
+func decode(payload []byte) (w *wireEvent, role Action, err error) {
+	w = new(wireEvent)
+	if err := json.Unmarshal(payload, w); err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrMalformedEvent, err)
 	}
 	if w.WebSocket == nil {
-		return &w, ErrMissingWebSocket
+		return nil, "", ErrMissingWebSocket
 	}
-	return &w, nil
+	switch w.WebSocket.Action {
+	case ActionConnecting:
+		return w, ActionConnecting, nil
+	case ActionDataSend, ActionDataRecv:
+		return w, ActionDataSend, nil
+	case ActionClosing:
+		return w, ActionClosing, nil
+	}
+	return nil, "", fmt.Errorf("%w: %q", ErrWrongAction, w.WebSocket.Action)
 }
 
-func (w *wireEvent) check(actions ...Action) error {
-	if w.WebSocket == nil {
-		return ErrMissingWebSocket
+// requestContext decodes requestContext leniently: nil when absent or not an
+// object; a field of an unexpected type stays zero.
+func (w *wireEvent) requestContext() *RequestContext {
+	raw := bytes.TrimSpace(w.RequestContext)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
 	}
-	ok := false
-	for _, a := range actions {
-		ok = ok || w.WebSocket.Action == a
+	var rc struct {
+		RequestContext
+		ServiceName string `json:"serviceName"`
 	}
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrWrongAction, w.WebSocket.Action)
+	_ = json.Unmarshal(raw, &rc) // type errors leave fields zero; the rest is decoded
+	if rc.ServiceID == "" {
+		rc.ServiceID = rc.ServiceName
 	}
-	if w.WebSocket.SecConnectionID == "" {
-		return ErrMissingConnectionID
-	}
-	return nil
+	rc.RequestContext.Raw = raw
+	return &rc.RequestContext
 }
 
-func (w *wireEvent) register() (*RegisterEvent, error) {
-	if w.RequestContext == nil {
-		return nil, ErrMissingRequestContext
-	}
-	if err := w.check(ActionConnecting); err != nil {
-		return nil, err
-	}
+func (w *wireEvent) register() *RegisterEvent {
 	ws := w.WebSocket
 	return &RegisterEvent{
-		RequestContext: w.RequestContext,
+		RequestContext: w.requestContext(),
 		WebSocket: RegisterWebSocket{
 			Action:                 ws.Action,
 			SecConnectionID:        ws.SecConnectionID,
@@ -75,73 +85,77 @@ func (w *wireEvent) register() (*RegisterEvent, error) {
 		QueryString:           w.QueryString,
 		QueryStringParameters: w.QueryStringParameters,
 		PathParameters:        w.PathParameters,
-	}, nil
+	}
 }
 
-func (w *wireEvent) transmission() (*TransmissionEvent, error) {
-	if err := w.check(ActionDataSend, ActionDataRecv); err != nil {
-		return nil, err
-	}
+func (w *wireEvent) transmission() *TransmissionEvent {
 	ws := w.WebSocket
-	if ws.DataType != DataText && ws.DataType != DataBinary {
-		return nil, fmt.Errorf("%w: dataType %q is neither %q nor %q",
-			ErrMalformedEvent, ws.DataType, DataText, DataBinary)
-	}
 	return &TransmissionEvent{
-		RequestContext: w.RequestContext,
+		RequestContext: w.requestContext(),
 		WebSocket: TransmissionWebSocket{
 			Action:          ws.Action,
 			SecConnectionID: ws.SecConnectionID,
 			DataType:        ws.DataType,
 			Data:            ws.Data,
 		},
-	}, nil
+	}
 }
 
-func (w *wireEvent) cleanup() (*CleanupEvent, error) {
-	if err := w.check(ActionClosing); err != nil {
-		return nil, err
-	}
+func (w *wireEvent) cleanup() *CleanupEvent {
 	return &CleanupEvent{
-		RequestContext: w.RequestContext,
-		WebSocket: CleanupWebSocket{
-			Action:          w.WebSocket.Action,
-			SecConnectionID: w.WebSocket.SecConnectionID,
-		},
-	}, nil
+		RequestContext: w.requestContext(),
+		WebSocket:      CleanupWebSocket{Action: w.WebSocket.Action, SecConnectionID: w.WebSocket.SecConnectionID},
+	}
 }
 
-// DecodeRegisterEvent decodes a register event leniently (unknown fields are
-// ignored) and checks what the adapter checks, in this order. Its errors wrap
-// [ErrMalformedEvent], [ErrMissingRequestContext], [ErrMissingWebSocket],
-// [ErrWrongAction] (action is not "connecting") or [ErrMissingConnectionID].
-func DecodeRegisterEvent(payload []byte) (*RegisterEvent, error) {
-	w, err := decodeWire(payload)
-	if w == nil {
-		return nil, err
+// params is a string map decoded leniently (see [RegisterEvent.Headers]).
+type params map[string]string
+
+func (p *params) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		*p = nil
+		return nil // undocumented data never makes an event malformed
 	}
-	return w.register()
+	if raw == nil {
+		*p = nil
+		return nil
+	}
+	out := make(params, len(raw))
+	for k, v := range raw {
+		if s, ok := lenientString(v); ok {
+			out[k] = s
+		}
+	}
+	*p = out
+	return nil
 }
 
-// DecodeTransmissionEvent decodes a transmission event ("data send" or
-// "data recv"). Its errors wrap [ErrMalformedEvent] (also for a dataType
-// other than "text" or "binary"), [ErrMissingWebSocket], [ErrWrongAction] or
-// [ErrMissingConnectionID].
-func DecodeTransmissionEvent(payload []byte) (*TransmissionEvent, error) {
-	w, err := decodeWire(payload)
-	if err != nil {
-		return nil, err
+// lenientString is a JSON value as a string: a string as it is, an array's
+// items joined with ",", null dropped, anything else as its JSON text.
+func lenientString(v json.RawMessage) (string, bool) {
+	if len(v) == 0 || string(v) == "null" {
+		return "", false
 	}
-	return w.transmission()
-}
-
-// DecodeCleanupEvent decodes a cleanup event ("closing"). Its errors wrap
-// [ErrMalformedEvent], [ErrMissingWebSocket], [ErrWrongAction] or
-// [ErrMissingConnectionID].
-func DecodeCleanupEvent(payload []byte) (*CleanupEvent, error) {
-	w, err := decodeWire(payload)
-	if err != nil {
-		return nil, err
+	switch v[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil {
+			return s, true
+		}
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(v, &items); err == nil {
+			var b strings.Builder
+			for i, it := range items {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				s, _ := lenientString(it)
+				b.WriteString(s)
+			}
+			return b.String(), true
+		}
 	}
-	return w.cleanup()
+	return string(v), true
 }

@@ -7,14 +7,15 @@ import (
 	"strconv"
 )
 
-// Action is the websocket.action of an event or a push body.
+// Action is the websocket.action of an event or a push.
 type Action string
 
 // The actions of the gateway's event-function protocol.
 const (
 	// ActionConnecting is the register event and its answer.
 	ActionConnecting Action = "connecting"
-	// ActionDataSend is a client message (transmission event) and a push of data to a client.
+	// ActionDataSend is a client message (transmission event) and a push of
+	// data to a client.
 	ActionDataSend Action = "data send"
 	// ActionDataRecv is the old name of ActionDataSend, still found in console
 	// templates. It is accepted on input and never sent.
@@ -34,136 +35,74 @@ const (
 	DataBinary DataType = "binary"
 )
 
-// RequestContext is the requestContext of a register event. Tencent only ever
-// adds fields to it, so unknown fields are ignored when decoding.
+// RequestContext is the requestContext of a register event. Tencent only
+// adds fields to it: unknown fields are ignored, a field of an unexpected
+// type is left zero, and Raw keeps the whole object as it came, so that a
+// field this package does not know yet can still be read.
 type RequestContext struct {
-	// ServiceID is the API gateway service (serviceId).
+	// ServiceID is the API gateway service: serviceId, or serviceName when
+	// only that key was sent (both occur in Tencent's documents).
 	ServiceID string `json:"serviceId,omitempty"`
-	// ServiceName is the key older samples use instead of serviceId.
-	ServiceName string `json:"serviceName,omitempty"`
 	// Path is the API path, e.g. "/websocket".
 	Path string `json:"path,omitempty"`
 	// HTTPMethod is the handshake's method, "GET".
 	HTTPMethod string `json:"httpMethod,omitempty"`
 	// RequestID identifies the handshake request at the gateway.
 	RequestID string `json:"requestId,omitempty"`
-	// Identity is the caller's identity; nil when absent, empty when "{}".
-	Identity *Identity `json:"identity,omitempty"`
+	// Identity is the authentication method and information, as raw JSON
+	// (its shape is not documented; "{}" without authentication).
+	Identity json.RawMessage `json:"identity,omitempty"`
 	// SourceIP is the client's address as the gateway saw it.
 	SourceIP string `json:"sourceIp,omitempty"`
 	// Stage is the environment the API is published in, e.g. "release".
 	Stage string `json:"stage,omitempty"`
 	// WebSocketEnable is true for a WebSocket API.
 	WebSocketEnable bool `json:"websocketEnable,omitempty"`
+	// Raw is the requestContext object as received; nil on events built in
+	// code. It is not encoded.
+	Raw json.RawMessage `json:"-"`
 }
 
-// Service returns ServiceID, or ServiceName when only the legacy key was sent.
-func (rc *RequestContext) Service() string {
-	if rc == nil {
-		return ""
-	}
-	if rc.ServiceID != "" {
-		return rc.ServiceID
-	}
-	return rc.ServiceName
-}
-
-// Identity is requestContext.identity.
-type Identity struct {
-	// SecretID is the caller's SecretId when the API uses key authentication.
-	SecretID string `json:"secretId,omitempty"`
-}
-
-// Params is a string map decoded leniently: a string value is kept, an array
-// is joined with ",", a number or boolean keeps its JSON text, null is
-// dropped, and an object is kept as its JSON text. It is used for the headers
-// and query parameters that the register event may carry; none of them is
-// documented, so never rely on them.
-type Params map[string]string
-
-// UnmarshalJSON implements [json.Unmarshaler] with the lenient rules of [Params].
-func (p *Params) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	if raw == nil {
-		*p = nil
-		return nil
-	}
-	out := make(Params, len(raw))
-	for k, v := range raw {
-		if s, ok := lenientString(v); ok {
-			out[k] = s
-		}
-	}
-	*p = out
-	return nil
-}
-
-func lenientString(v json.RawMessage) (string, bool) {
-	if len(v) == 0 || string(v) == "null" {
-		return "", false
-	}
-	switch v[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			return s, true
-		}
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(v, &items); err == nil {
-			out := ""
-			for i, it := range items {
-				s, _ := lenientString(it)
-				if i > 0 {
-					out += ","
-				}
-				out += s
-			}
-			return out, true
-		}
-	}
-	return string(v), true
-}
-
-// RegisterWebSocket is the websocket object of a register event.
+// RegisterWebSocket is the websocket object of a register event, and of the
+// answer that accepts it.
 type RegisterWebSocket struct {
 	// Action is "connecting".
 	Action Action `json:"action"`
 	// SecConnectionID identifies the connection: opaque, standard base64.
 	SecConnectionID string `json:"secConnectionID"`
-	// SecWebSocketProtocol is the client's raw Sec-WebSocket-Protocol list;
-	// empty when the client sent none. See [RegisterEvent.Subprotocols].
+	// SecWebSocketProtocol is the client's raw Sec-WebSocket-Protocol list
+	// ("" when it sent none; see [ParseSubprotocols]). In an answer: the one
+	// subprotocol chosen, the key omitted when none was.
 	SecWebSocketProtocol string `json:"secWebSocketProtocol,omitempty"`
 	// SecWebSocketExtensions is the client's raw Sec-WebSocket-Extensions
-	// list; empty when the client sent none. See [RegisterEvent.Extensions].
+	// list ("" when it sent none; see [ParseExtensions]). In an answer: the
+	// accepted extension, the key omitted when none was.
 	SecWebSocketExtensions string `json:"secWebSocketExtensions,omitempty"`
 }
 
 // RegisterEvent is what the register function receives when a client opens a
 // WebSocket (action "connecting").
 type RegisterEvent struct {
-	// RequestContext is nil when the event has none (the adapter refuses
-	// such an event with [ErrNoMissingRequestContext] before calling you).
+	// RequestContext is never nil in a RegisterFunc: the adapter refuses an
+	// event without one ([ErrMissingRequestContext]).
 	RequestContext *RequestContext `json:"requestContext,omitempty"`
 	// WebSocket is the event's websocket object.
 	WebSocket RegisterWebSocket `json:"websocket"`
 
 	// Headers, HeaderParameters, QueryString, QueryStringParameters and
-	// PathParameters are request data the gateway does not document for
-	// this event: decoded when present, nil otherwise; never rely on them.
-	Headers               Params `json:"headers,omitempty"`
-	HeaderParameters      Params `json:"headerParameters,omitempty"`
-	QueryString           Params `json:"queryString,omitempty"`
-	QueryStringParameters Params `json:"queryStringParameters,omitempty"`
-	PathParameters        Params `json:"pathParameters,omitempty"`
+	// PathParameters are request data the gateway does not document for this
+	// event: decoded when present (an array value is joined with ",", a
+	// number, boolean or object keeps its JSON text, null is dropped), nil
+	// otherwise. Never rely on them.
+	Headers               map[string]string `json:"headers,omitempty"`
+	HeaderParameters      map[string]string `json:"headerParameters,omitempty"`
+	QueryString           map[string]string `json:"queryString,omitempty"`
+	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
+	PathParameters        map[string]string `json:"pathParameters,omitempty"`
 
-	// Negotiated is what the adapter will answer, filled in before your
-	// RegisterFunc runs (to pick a subprotocol in code, use
-	// RegisterOptions.SelectSubprotocol: changing this field has no effect).
-	// It is not part of the wire event.
+	// Negotiated is what the adapter will answer, filled in from
+	// [RegisterOptions] before your RegisterFunc runs. Changing it has no
+	// effect on the answer. It is not part of the wire event.
 	Negotiated Negotiated `json:"-"`
 }
 
@@ -178,28 +117,17 @@ type Negotiated struct {
 // ConnectionID returns websocket.secConnectionID.
 func (e *RegisterEvent) ConnectionID() string { return e.WebSocket.SecConnectionID }
 
-// Subprotocols returns the subprotocols the client offered, parsed as
-// [ParseSubprotocols] does; nil when it offered none.
-func (e *RegisterEvent) Subprotocols() []string {
-	return ParseSubprotocols(e.WebSocket.SecWebSocketProtocol)
-}
-
-// Extensions returns the extension offers the client made, parsed as
-// [ParseExtensions] does; nil when it made none.
-func (e *RegisterEvent) Extensions() []Extension {
-	return ParseExtensions(e.WebSocket.SecWebSocketExtensions)
-}
-
 // TransmissionWebSocket is the websocket object of a transmission event.
 type TransmissionWebSocket struct {
 	// Action is "data send", or "data recv" from older gateways.
 	Action Action `json:"action"`
 	// SecConnectionID is the sender's connection.
 	SecConnectionID string `json:"secConnectionID"`
-	// DataType is "text" or "binary".
+	// DataType is "text" or "binary". Another value is delivered as it came,
+	// and its data treated as text.
 	DataType DataType `json:"dataType"`
 	// Data is the text itself, or the standard base64 of a binary message.
-	// Use [TransmissionEvent.Payload] to get the bytes.
+	// [TransmissionEvent.Payload] returns the bytes.
 	Data string `json:"data"`
 }
 
@@ -215,45 +143,29 @@ type TransmissionEvent struct {
 // ConnectionID returns websocket.secConnectionID.
 func (e *TransmissionEvent) ConnectionID() string { return e.WebSocket.SecConnectionID }
 
-// IsBinary reports whether the message is a binary frame.
-func (e *TransmissionEvent) IsBinary() bool { return e.WebSocket.DataType == DataBinary }
-
-// Payload returns the message's bytes: a text message as it is, a binary one
-// base64-decoded. An invalid base64 payload yields an error wrapping
-// [ErrInvalidData].
+// Payload returns the message's bytes: binary data base64-decoded, any other
+// data type as it is. Invalid base64 is an error that names the connection
+// and wraps the [base64.CorruptInputError].
 func (e *TransmissionEvent) Payload() ([]byte, error) {
 	if e.WebSocket.DataType != DataBinary {
 		return []byte(e.WebSocket.Data), nil
 	}
 	b, err := base64.StdEncoding.DecodeString(e.WebSocket.Data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: binary data of connection %s is not standard base64: %w",
-			ErrInvalidData, strconv.Quote(e.WebSocket.SecConnectionID), err)
+		return nil, fmt.Errorf("scfws: binary data of connection %s is not standard base64: %w",
+			strconv.Quote(e.WebSocket.SecConnectionID), err)
 	}
 	return b, nil
 }
 
-// DecodeJSON decodes the message's payload (see [TransmissionEvent.Payload])
-// as JSON into v. Errors wrap [ErrInvalidData].
-func (e *TransmissionEvent) DecodeJSON(v any) error {
-	b, err := e.Payload()
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: message is not the expected JSON: %w", ErrInvalidData, err)
-	}
-	return nil
-}
-
-// Message returns the event's message as a [Message] that can be pushed
-// to other connections unchanged (binary data is not decoded and re-encoded).
+// Message returns the event's message as a [Message] that can be pushed to
+// other connections unchanged: binary data is not decoded and re-encoded; a
+// data type other than binary is forwarded as text.
 func (e *TransmissionEvent) Message() Message {
-	dt := e.WebSocket.DataType
-	if dt != DataBinary {
-		dt = DataText
+	if e.WebSocket.DataType == DataBinary {
+		return Message{DataType: DataBinary, Data: e.WebSocket.Data}
 	}
-	return Message{DataType: dt, Data: e.WebSocket.Data}
+	return Message{DataType: DataText, Data: e.WebSocket.Data}
 }
 
 // CleanupWebSocket is the websocket object of a cleanup event.

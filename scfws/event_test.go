@@ -2,6 +2,7 @@ package scfws
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
@@ -30,26 +31,30 @@ func fixtures(t testing.TB) map[string][]byte {
 	return out
 }
 
-// TestEventRoundTrip decodes every fixture into its typed event and encodes
-// it again: nothing documented is lost or invented.
+// decodeAs decodes a fixture through the adapters' decode path.
+func decodeAs(t *testing.T, raw []byte) any {
+	t.Helper()
+	w, role, err := decode(raw)
+	require.NoError(t, err)
+	switch role {
+	case ActionConnecting:
+		return w.register()
+	case ActionDataSend:
+		return w.transmission()
+	}
+	return w.cleanup()
+}
+
+// TestEventRoundTrip decodes every fixture into its typed event through the
+// adapters' decode path and encodes it again: nothing documented is lost or
+// invented (serviceName is read as serviceId).
 func TestEventRoundTrip(t *testing.T) {
 	for name, raw := range fixtures(t) {
 		t.Run(name, func(t *testing.T) {
-			var ev any
-			switch {
-			case strings.HasPrefix(name, "register"):
-				ev = new(RegisterEvent)
-			case strings.HasPrefix(name, "transmission"):
-				ev = new(TransmissionEvent)
-			case strings.HasPrefix(name, "cleanup"):
-				ev = new(CleanupEvent)
-			default:
-				t.Fatalf("fixture %s has no event type", name)
-			}
-			require.NoError(t, json.Unmarshal(raw, ev))
-			out, err := json.Marshal(ev)
+			out, err := json.Marshal(decodeAs(t, raw))
 			require.NoError(t, err)
-			assert.JSONEq(t, string(raw), string(out))
+			want := strings.Replace(string(raw), `"serviceName"`, `"serviceId"`, 1)
+			assert.JSONEq(t, want, string(out))
 		})
 	}
 }
@@ -81,31 +86,52 @@ func TestGoldenResponses(t *testing.T) {
 	}
 }
 
-func TestRegisterEventHelpers(t *testing.T) {
-	ev, err := DecodeRegisterEvent(fixtures(t)["register-headers"])
-	require.NoError(t, err)
+func TestRegisterEventFields(t *testing.T) {
+	ev := decodeAs(t, fixtures(t)["register-headers"]).(*RegisterEvent)
 	assert.Equal(t, "AAAAAAAAAAAAAAAAAAAAAA==", ev.ConnectionID())
-	assert.Equal(t, []string{"chat", "superchat"}, ev.Subprotocols())
+	assert.Equal(t, []string{"chat", "superchat"}, ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol))
 	assert.Equal(t, []Extension{
 		{Name: "permessage-deflate", Params: []ExtensionParam{{Name: "client_max_window_bits"}}},
 		{Name: "permessage-deflate"},
-	}, ev.Extensions())
+	}, ParseExtensions(ev.WebSocket.SecWebSocketExtensions))
 	assert.Equal(t, "lobby", ev.QueryString["room"])
 	assert.Equal(t, "https://example.com", ev.Headers["origin"])
-	assert.Equal(t, "service-abc", ev.RequestContext.Service())
+	assert.Equal(t, "service-abc", ev.RequestContext.ServiceID)
 
-	legacy, err := DecodeRegisterEvent(fixtures(t)["register-servicename"])
+	legacy := decodeAs(t, fixtures(t)["register-servicename"]).(*RegisterEvent)
+	assert.Equal(t, "service-legacy", legacy.RequestContext.ServiceID)
+	assert.Contains(t, string(legacy.RequestContext.Raw), `"serviceName"`, "Raw keeps the object as it came")
+}
+
+// TestRequestContextLenient: a field of an unexpected type, or one this
+// package does not know, never refuses the connection; Raw keeps them.
+func TestRequestContextLenient(t *testing.T) {
+	raw := `{"requestContext":{"serviceId":"s","websocketEnable":"true","sourceIp":7,"stage":"release",
+		"identity":{"secretId":"AKID","method":"key"},"newField":{"x":1}},
+		"websocket":{"action":"connecting","secConnectionID":"x"}}`
+	ev := decodeAs(t, []byte(raw)).(*RegisterEvent)
+	rc := ev.RequestContext
+	require.NotNil(t, rc)
+	assert.Equal(t, "s", rc.ServiceID)
+	assert.Equal(t, "release", rc.Stage)
+	assert.False(t, rc.WebSocketEnable)
+	assert.Empty(t, rc.SourceIP)
+	assert.JSONEq(t, `{"secretId":"AKID","method":"key"}`, string(rc.Identity))
+	var extra struct{ NewField struct{ X int } }
+	require.NoError(t, json.Unmarshal(rc.Raw, &extra))
+	assert.Equal(t, 1, extra.NewField.X)
+
+	out, err := NewRegisterHandler(nil, nil).Invoke(context.Background(), []byte(raw))
 	require.NoError(t, err)
-	assert.Equal(t, "service-legacy", legacy.RequestContext.Service())
-	assert.Empty(t, (*RequestContext)(nil).Service())
+	assert.Contains(t, string(out), `"errNo":0`)
 }
 
 func TestParamsLenient(t *testing.T) {
-	var ev RegisterEvent
 	raw := `{"requestContext":{},"headers":{"a":"x","b":["1","2"],"c":3,"d":true,"e":null,"f":{"g":1}},
-		"websocket":{"action":"connecting","secConnectionID":"x"}}`
-	require.NoError(t, json.Unmarshal([]byte(raw), &ev))
-	assert.Equal(t, Params{"a": "x", "b": "1,2", "c": "3", "d": "true", "f": `{"g":1}`}, ev.Headers)
+		"queryString":"not an object","websocket":{"action":"connecting","secConnectionID":"x"}}`
+	ev := decodeAs(t, []byte(raw)).(*RegisterEvent)
+	assert.Equal(t, map[string]string{"a": "x", "b": "1,2", "c": "3", "d": "true", "f": `{"g":1}`}, ev.Headers)
+	assert.Nil(t, ev.QueryString, "undocumented data of another shape is dropped, not refused")
 }
 
 func TestTransmissionPayload(t *testing.T) {
@@ -113,21 +139,23 @@ func TestTransmissionPayload(t *testing.T) {
 		dataType DataType
 		data     string
 		want     []byte
-		wantErr  error
+		wantErr  bool
 	}{
-		"text":                {DataText, "hello", []byte("hello"), nil},
-		"empty text":          {DataText, "", []byte{}, nil},
-		"binary":              {DataBinary, "AAEC/f7/", []byte{0, 1, 2, 0xfd, 0xfe, 0xff}, nil},
-		"binary invalid":      {DataBinary, "not base64!", nil, ErrInvalidData},
-		"binary url alphabet": {DataBinary, "AAEC_f7_", nil, ErrInvalidData},
+		"text":                {DataText, "hello", []byte("hello"), false},
+		"empty text":          {DataText, "", []byte{}, false},
+		"unknown type":        {"blob", "as is", []byte("as is"), false},
+		"binary":              {DataBinary, "AAEC/f7/", []byte{0, 1, 2, 0xfd, 0xfe, 0xff}, false},
+		"binary invalid":      {DataBinary, "not base64!", nil, true},
+		"binary url alphabet": {DataBinary, "AAEC_f7_", nil, true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			ev := &TransmissionEvent{WebSocket: TransmissionWebSocket{
 				Action: ActionDataSend, SecConnectionID: "id", DataType: tc.dataType, Data: tc.data}}
 			got, err := ev.Payload()
-			if tc.wantErr != nil {
-				require.ErrorIs(t, err, tc.wantErr)
+			if tc.wantErr {
+				var corrupt base64.CorruptInputError
+				require.ErrorAs(t, err, &corrupt)
 				return
 			}
 			require.NoError(t, err)
@@ -136,50 +164,47 @@ func TestTransmissionPayload(t *testing.T) {
 	}
 }
 
-func TestTransmissionDecodeJSON(t *testing.T) {
-	ev, err := DecodeTransmissionEvent(fixtures(t)["transmission-data-recv"])
-	require.NoError(t, err)
-	var msg struct{ Msg string }
-	require.NoError(t, ev.DecodeJSON(&msg))
-	assert.Equal(t, "hi", msg.Msg)
-
-	bad := &TransmissionEvent{WebSocket: TransmissionWebSocket{DataType: DataText, Data: "{"}}
-	require.ErrorIs(t, bad.DecodeJSON(&msg), ErrInvalidData)
+func TestTransmissionMessage(t *testing.T) {
+	ev := decodeAs(t, fixtures(t)["transmission-binary"]).(*TransmissionEvent)
+	assert.Equal(t, Message{DataType: DataBinary, Data: "AAEC/f7/"}, ev.Message(), "binary data is forwarded as it came")
+	assert.Equal(t, Binary([]byte{0, 1, 2, 0xfd, 0xfe, 0xff}), ev.Message())
+	ev.WebSocket.DataType = "blob"
+	assert.Equal(t, Text("AAEC/f7/"), ev.Message(), "an unknown data type is forwarded as text")
 }
 
-func TestTransmissionMessageKeepsWireData(t *testing.T) {
-	ev, err := DecodeTransmissionEvent(fixtures(t)["transmission-binary"])
+// TestUnknownDataTypeDelivered: a data type the gateway may add one day
+// reaches the TransmissionFunc instead of failing the invocation (which
+// would drop the client).
+func TestUnknownDataTypeDelivered(t *testing.T) {
+	var got *TransmissionEvent
+	h := NewTransmissionHandler(func(_ context.Context, ev *TransmissionEvent) error { got = ev; return nil })
+	_, err := h.Invoke(context.Background(), []byte(`{"websocket":{"action":"data send","secConnectionID":"x","dataType":"ping","data":"p"}}`))
 	require.NoError(t, err)
-	assert.Equal(t, Message{DataType: DataBinary, Data: "AAEC/f7/"}, ev.Message())
-	assert.Equal(t, BinaryMessage([]byte{0, 1, 2, 0xfd, 0xfe, 0xff}), ev.Message())
+	require.NotNil(t, got)
+	assert.Equal(t, DataType("ping"), got.WebSocket.DataType)
 }
 
 func TestDecodeErrors(t *testing.T) {
 	cases := map[string]struct {
 		payload string
-		decode  func([]byte) error
 		want    error
 	}{
-		"register not json":     {`{`, decodeReg, ErrMalformedEvent},
-		"register array":        {`[]`, decodeReg, ErrMalformedEvent},
-		"register no rc":        {`{"websocket":{"action":"connecting","secConnectionID":"x"}}`, decodeReg, ErrMissingRequestContext},
-		"register no ws":        {`{"requestContext":{}}`, decodeReg, ErrMissingWebSocket},
-		"register wrong action": {`{"requestContext":{},"websocket":{"action":"closing","secConnectionID":"x"}}`, decodeReg, ErrWrongAction},
-		"register empty id":     {`{"requestContext":{},"websocket":{"action":"connecting"}}`, decodeReg, ErrMissingConnectionID},
-		"transmission bad type": {`{"websocket":{"action":"data send","secConnectionID":"x","dataType":"blob","data":""}}`, decodeTx, ErrMalformedEvent},
-		"transmission wrong":    {`{"websocket":{"action":"closing","secConnectionID":"x"}}`, decodeTx, ErrWrongAction},
-		"transmission no ws":    {`{}`, decodeTx, ErrMissingWebSocket},
-		"transmission ws type":  {`{"websocket":"x"}`, decodeTx, ErrMalformedEvent},
-		"cleanup empty id":      {`{"websocket":{"action":"closing","secConnectionID":""}}`, decodeCl, ErrMissingConnectionID},
-		"cleanup wrong":         {`{"websocket":{"action":"data send","secConnectionID":"x"}}`, decodeCl, ErrWrongAction},
+		"not json":       {`{`, ErrMalformedEvent},
+		"array":          {`[]`, ErrMalformedEvent},
+		"string":         {`"connecting"`, ErrMalformedEvent},
+		"empty":          {``, ErrMalformedEvent},
+		"ws wrong type":  {`{"websocket":"x"}`, ErrMalformedEvent},
+		"id wrong type":  {`{"websocket":{"action":"connecting","secConnectionID":5}}`, ErrMalformedEvent},
+		"no ws":          {`{"requestContext":{}}`, ErrMissingWebSocket},
+		"null":           {`null`, ErrMissingWebSocket},
+		"null ws":        {`{"websocket":null}`, ErrMissingWebSocket},
+		"unknown action": {`{"websocket":{"action":"foo","secConnectionID":"x"}}`, ErrWrongAction},
+		"no action":      {`{"websocket":{"secConnectionID":"x"}}`, ErrWrongAction},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			require.ErrorIs(t, tc.decode([]byte(tc.payload)), tc.want)
+			_, _, err := decode([]byte(tc.payload))
+			require.ErrorIs(t, err, tc.want)
 		})
 	}
 }
-
-func decodeReg(b []byte) error { _, err := DecodeRegisterEvent(b); return err }
-func decodeTx(b []byte) error  { _, err := DecodeTransmissionEvent(b); return err }
-func decodeCl(b []byte) error  { _, err := DecodeCleanupEvent(b); return err }

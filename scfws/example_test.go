@@ -19,16 +19,18 @@ func ExampleNewRegisterHandler() {
 		return nil
 	}, &scfws.RegisterOptions{Subprotocols: []string{"chat.v2", "chat.v1"}})
 
-	_, ok := scfwstest.NewRegisterEvent("CQ1RaJAf4vzaVAkNUdHLZA==", scfwstest.WithSubprotocols("chat.v1, chat.v2"))
-	out, _ := h.Invoke(context.Background(), ok)
-	fmt.Println(string(out))
+	ok := scfwstest.NewRegisterEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
+	ok.WebSocket.SecWebSocketProtocol = "chat.v1, chat.v2"
+	resp, _ := scfwstest.Invoke(context.Background(), h, ok)
+	fmt.Println(resp.ErrNo, resp.WebSocket.SecWebSocketProtocol)
 
-	_, banned := scfwstest.NewRegisterEvent("k+/9aJAf4vzaVAkNUdHLZA==", scfwstest.WithSourceIP("203.0.113.9"))
-	out, _ = h.Invoke(context.Background(), banned)
-	fmt.Println(string(out))
+	banned := scfwstest.NewRegisterEvent("k+/9aJAf4vzaVAkNUdHLZA==")
+	banned.RequestContext.SourceIP = "203.0.113.9"
+	resp, _ = scfwstest.Invoke(context.Background(), h, banned)
+	fmt.Println(resp.ErrNo, resp.ErrMsg)
 	// Output:
-	// {"errNo":0,"errMsg":"ok","websocket":{"action":"connecting","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA==","secWebSocketProtocol":"chat.v2"}}
-	// {"errNo":4003,"errMsg":"forbidden"}
+	// 0 chat.v2
+	// 4003 forbidden
 }
 
 // One binary deployed as all three functions: an echo server.
@@ -39,15 +41,15 @@ func ExampleRouter() {
 
 	r := &scfws.Router{
 		Transmission: func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-			return push.SendMessage(ctx, ev.ConnectionID(), ev.Message())
+			return push.Send(ctx, ev.ConnectionID(), ev.Message())
 		},
 	}
-	_, msg := scfwstest.NewTransmissionEvent("CQ1RaJAf4vzaVAkNUdHLZA==", "hello")
-	out, err := r.Invoke(context.Background(), msg)
-	fmt.Println(string(out), err)
+	msg := scfwstest.NewTransmissionEvent("CQ1RaJAf4vzaVAkNUdHLZA==", scfws.Text("hello"))
+	resp, err := scfwstest.Invoke(context.Background(), r, msg)
+	fmt.Println(resp.ErrNo, err)
 	fmt.Println(string(gw.Pushes()[0].Body))
 	// Output:
-	// {"errNo":0,"errMsg":"ok"} <nil>
+	// 0 <nil>
 	// {"websocket":{"action":"data send","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA==","dataType":"text","data":"hello"}}
 }
 
@@ -56,8 +58,7 @@ func ExampleRouter() {
 func ExampleReject() {
 	for _, err := range []error{scfws.Reject(4001, "token expired"), errors.New("redis: connection refused")} {
 		h := scfws.NewRegisterHandler(func(context.Context, *scfws.RegisterEvent) error { return err }, nil)
-		_, ev := scfwstest.NewRegisterEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
-		out, _ := h.Invoke(context.Background(), ev)
+		out, _ := h.Invoke(context.Background(), []byte(`{"requestContext":{},"websocket":{"action":"connecting","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA=="}}`))
 		fmt.Println(string(out))
 	}
 	// Output:
@@ -65,23 +66,23 @@ func ExampleReject() {
 	// {"errNo":500,"errMsg":"internal error"}
 }
 
-func ExampleSelectSubprotocol() {
-	offered := scfws.ParseSubprotocols("chat,, superchat\t, chat")
-	fmt.Printf("%q\n", offered)
-	fmt.Printf("%q\n", scfws.SelectSubprotocol(offered, []string{"superchat", "chat"}))
-	fmt.Printf("%q\n", scfws.SelectSubprotocol(offered, []string{"mqtt"}))
+// Subprotocols are answered in the server's order of preference, never as
+// a list; extensions only when asked for, validated per RFC 7692.
+func ExampleRegisterOptions() {
+	h := scfws.NewRegisterHandler(nil, &scfws.RegisterOptions{
+		Subprotocols: []string{"superchat", "chat"},
+		Extensions:   []string{"permessage-deflate"},
+	})
+	ev := scfwstest.NewRegisterEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
+	ev.WebSocket.SecWebSocketProtocol = "chat,, superchat\t, chat"
+	ev.WebSocket.SecWebSocketExtensions = `permessage-deflate; server_max_window_bits=08, permessage-deflate; server_max_window_bits="10"`
+	resp, _ := scfwstest.Invoke(context.Background(), h, ev)
+	fmt.Printf("%q\n", scfws.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol))
+	fmt.Println(resp.WebSocket.SecWebSocketProtocol)
+	fmt.Println(resp.WebSocket.SecWebSocketExtensions)
 	// Output:
 	// ["chat" "superchat"]
-	// "superchat"
-	// ""
-}
-
-func ExampleNegotiateExtensions() {
-	offers := scfws.ParseExtensions(`permessage-deflate; server_max_window_bits=08, permessage-deflate; server_max_window_bits="10"; client_max_window_bits`)
-	fmt.Println(len(offers))
-	fmt.Println(scfws.NegotiateExtensions(offers, []string{"permessage-deflate"}))
-	// Output:
-	// 2
+	// superchat
 	// permessage-deflate; server_max_window_bits=10
 }
 
@@ -93,8 +94,8 @@ func ExamplePushClient_Send() {
 	gw.SetRule("gone", scfwstest.Rule{Status: 200, ErrNo: 1, ErrMsg: "connection not found"})
 	c, _ := scfws.NewPushClient(gw.URL, nil)
 
-	fmt.Println(c.Send(context.Background(), "CQ1RaJAf4vzaVAkNUdHLZA==", "hi"))
-	err := c.Send(context.Background(), "gone", "hi")
+	fmt.Println(c.Send(context.Background(), "CQ1RaJAf4vzaVAkNUdHLZA==", scfws.Text("hi")))
+	err := c.Send(context.Background(), "gone", scfws.Text("hi"))
 	var pe *scfws.PushError
 	if errors.As(err, &pe) {
 		fmt.Println(errors.Is(err, scfws.ErrPushRefused), pe.StatusCode, pe.ErrNo, pe.ErrMsg)
@@ -110,7 +111,8 @@ func ExamplePushClient_Broadcast() {
 	gw.SetRule("b", scfwstest.Rule{Status: 400})
 	c, _ := scfws.NewPushClient(gw.URL, &scfws.PushOptions{Concurrency: 8})
 
-	err := c.Broadcast(context.Background(), []string{"a", "b", "c", "a"}, "news")
+	news, _ := scfws.JSON(map[string]string{"type": "news", "text": "hello"})
+	err := c.Broadcast(context.Background(), []string{"a", "b", "c", "a"}, news)
 	var be *scfws.BroadcastError
 	if errors.As(err, &be) {
 		for id, err := range be.Failed {
@@ -123,54 +125,29 @@ func ExamplePushClient_Broadcast() {
 	// 3 requests
 }
 
-// A chat room: the hub lists the room in the store and pushes to everyone
-// but the sender, pruning connections the gateway says are gone.
-func ExampleHub() {
-	gw := scfwstest.NewGateway()
-	defer gw.Close()
-	gw.SetRule("gone", scfwstest.Rule{ErrNo: 1, ErrMsg: "no such connection"})
-	push, _ := scfws.NewPushClient(gw.URL, nil)
-	hub := scfws.NewHub(scfws.NewMemoryStore(), push, nil)
-	ctx := context.Background()
-
-	for _, id := range []string{"ann", "bob", "gone"} {
-		ev, _ := scfwstest.NewRegisterEvent(id)
-		_ = hub.Register(ctx, ev, "", nil)
-		_ = hub.Store().Join(ctx, id, "lobby")
-	}
-	d, err := hub.SendRoom(ctx, "lobby", scfws.TextMessage("ann: hi"), "ann")
-	fmt.Println(d.Delivered, d.Failed, d.Pruned, err)
-	members, _ := hub.Store().Members(ctx, "lobby")
-	fmt.Println(len(members))
-	// Output:
-	// 1 1 1 <nil>
-	// 2
-}
-
 // A transmission function: a bad message is answered, not fatal; an error
 // would make the gateway drop the client.
 func ExampleNewTransmissionHandler() {
 	h := scfws.NewTransmissionHandler(func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-		var msg struct{ Text string }
-		if err := ev.DecodeJSON(&msg); err != nil {
-			fmt.Println("answer the client:", errors.Is(err, scfws.ErrInvalidData))
-			return nil
+		b, err := ev.Payload()
+		if err != nil {
+			return err
 		}
-		fmt.Println("text:", msg.Text)
+		fmt.Printf("%s: %q\n", ev.WebSocket.DataType, b)
 		return nil
 	})
-	for _, text := range []string{`{"text":"hi"}`, `hi`} {
-		_, raw := scfwstest.NewTransmissionEvent("CQ1RaJAf4vzaVAkNUdHLZA==", text)
-		out, err := h.Invoke(context.Background(), raw)
-		fmt.Println(string(out), err)
+	ctx := context.Background()
+	for _, m := range []scfws.Message{scfws.Text("hi"), scfws.Binary([]byte{0xca, 0xfe})} {
+		_, err := scfwstest.Invoke(ctx, h, scfwstest.NewTransmissionEvent("CQ1RaJAf4vzaVAkNUdHLZA==", m))
+		fmt.Println(err)
 	}
-	_, err := h.Invoke(context.Background(), []byte(`{"websocket":{"action":"closing","secConnectionID":"x"}}`))
+	_, err := scfwstest.Invoke(ctx, h, scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA=="))
 	fmt.Println(errors.Is(err, scfws.ErrWrongAction))
 	// Output:
-	// text: hi
-	// {"errNo":0,"errMsg":"ok"} <nil>
-	// answer the client: true
-	// {"errNo":0,"errMsg":"ok"} <nil>
+	// text: "hi"
+	// <nil>
+	// binary: "\xca\xfe"
+	// <nil>
 	// true
 }
 
@@ -179,11 +156,11 @@ func ExampleNewCleanupHandler() {
 	h := scfws.NewCleanupHandler(func(ctx context.Context, ev *scfws.CleanupEvent) error {
 		panic("store is nil")
 	})
-	_, raw := scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
-	_, err := h.Invoke(context.Background(), raw)
-	fmt.Println(errors.Is(err, scfws.ErrPanic))
+	_, err := scfwstest.Invoke(context.Background(), h, scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA=="))
+	var pe *scfws.PanicError
+	fmt.Println(errors.As(err, &pe), pe.Value)
 	fmt.Println(err)
 	// Output:
-	// true
-	// scfws: cleanup of connection "CQ1RaJAf4vzaVAkNUdHLZA==": scfws: panic in handler: store is nil
+	// true store is nil
+	// scfws: cleanup of connection "CQ1RaJAf4vzaVAkNUdHLZA==": scfws: panic: store is nil
 }

@@ -19,8 +19,9 @@ func seedEvents(f *testing.F) {
 }
 
 // FuzzInvoke: no payload makes an adapter panic, the register answer is
-// always a JSON object with errNo, and an accepting answer names at most one
-// subprotocol, one the client offered.
+// always a JSON object with errNo, an accepting answer names at most one
+// subprotocol, one the client offered, and the Router answers exactly as the
+// adapter of the payload's action.
 func FuzzInvoke(f *testing.F) {
 	seedEvents(f)
 	opts := &RegisterOptions{Subprotocols: []string{"chat", "binary", "superchat"}, Extensions: []string{"permessage-deflate"}}
@@ -34,25 +35,25 @@ func FuzzInvoke(f *testing.F) {
 			t.Fatalf("register returned an invocation error: %v", err)
 		}
 		var resp struct {
-			ErrNo     *int                       `json:"errNo"`
-			ErrMsg    *string                    `json:"errMsg"`
-			WebSocket *RegisterResponseWebSocket `json:"websocket"`
+			ErrNo     *int               `json:"errNo"`
+			ErrMsg    *string            `json:"errMsg"`
+			WebSocket *RegisterWebSocket `json:"websocket"`
 		}
 		if err := json.Unmarshal(out, &resp); err != nil || resp.ErrNo == nil || resp.ErrMsg == nil {
 			t.Fatalf("register answer %s is not an errNo/errMsg object: %v", out, err)
 		}
 		if *resp.ErrNo == 0 {
-			ev, err := DecodeRegisterEvent(payload)
-			if err != nil {
-				t.Fatalf("accepted an event that does not decode: %v", err)
+			w, role, err := decode(payload)
+			if err != nil || role != ActionConnecting {
+				t.Fatalf("accepted an event that does not decode as a register event: %v", err)
 			}
-			if p := resp.WebSocket.SecWebSocketProtocol; p != "" && !slices.Contains(ev.Subprotocols(), p) {
-				t.Fatalf("answered subprotocol %q not offered in %q", p, ev.WebSocket.SecWebSocketProtocol)
+			if p := resp.WebSocket.SecWebSocketProtocol; p != "" && !slices.Contains(ParseSubprotocols(w.WebSocket.SecWebSocketProtocol), p) {
+				t.Fatalf("answered subprotocol %q not offered in %q", p, w.WebSocket.SecWebSocketProtocol)
 			}
 		}
-		_, _ = router.Invoke(ctx, payload)
 		_, _ = tx.Invoke(ctx, payload)
 		_, _ = cl.Invoke(ctx, payload)
+		assertRouterAgrees(t, router, reg, tx, cl, payload)
 	})
 }
 
@@ -60,10 +61,9 @@ func FuzzInvoke(f *testing.F) {
 // and negotiation only answers an extension the client offered.
 func FuzzParseHeaders(f *testing.F) {
 	for _, raw := range fixtures(f) {
-		var ev RegisterEvent
-		if json.Unmarshal(raw, &ev) == nil {
-			f.Add(ev.WebSocket.SecWebSocketProtocol)
-			f.Add(ev.WebSocket.SecWebSocketExtensions)
+		if w, _, err := decode(raw); err == nil {
+			f.Add(w.WebSocket.SecWebSocketProtocol)
+			f.Add(w.WebSocket.SecWebSocketExtensions)
 		}
 	}
 	for _, v := range negotiationVectors {
@@ -83,7 +83,7 @@ func FuzzParseHeaders(f *testing.F) {
 				t.Fatalf("ParseExtensions(%q) returned name %q", header, o.Name)
 			}
 		}
-		ans := NegotiateExtensions(offers, []string{"permessage-deflate"})
+		ans := negotiateExtensions(offers, []string{"permessage-deflate"})
 		if ans == "" {
 			return
 		}

@@ -30,7 +30,9 @@ var registerCases = map[string]struct {
 	"empty payload":        {``, nil, `{"errNo":103,"errMsg":"malformed event"}`},
 	"json string":          {`"connecting"`, nil, `{"errNo":103,"errMsg":"malformed event"}`},
 	"websocket wrong type": {`{"requestContext":{},"websocket":[]}`, nil, `{"errNo":103,"errMsg":"malformed event"}`},
-	"null":                 {`null`, nil, `{"errNo":101,"errMsg":"not found request context"}`},
+	"null":                 {`null`, nil, `{"errNo":102,"errMsg":"not found websocket"}`},
+	"requestContext not an object": {`{"requestContext":"x","websocket":{"action":"connecting","secConnectionID":"x"}}`, nil,
+		`{"errNo":101,"errMsg":"not found request context"}`},
 	"no requestContext": {`{"websocket":{"action":"connecting","secConnectionID":"x"}}`, nil,
 		`{"errNo":101,"errMsg":"not found request context"}`},
 	"no websocket":   {`{"requestContext":{}}`, nil, `{"errNo":102,"errMsg":"not found websocket"}`},
@@ -46,6 +48,14 @@ var registerCases = map[string]struct {
 	}, `{"errNo":-3,"errMsg":"nope"}`},
 	"reject zero": {okRegister, func(context.Context, *RegisterEvent) error { return Reject(0, "zero") },
 		`{"errNo":500,"errMsg":"zero"}`},
+	"RejectError zero": {okRegister, func(context.Context, *RegisterEvent) error { return &RejectError{ErrMsg: "zero"} },
+		`{"errNo":500,"errMsg":"zero"}`},
+	"typed nil RejectError": {okRegister, func(context.Context, *RegisterEvent) error { return (*RejectError)(nil) },
+		`{"errNo":500,"errMsg":"internal error"}`},
+	"Error method panics": {okRegister, func(context.Context, *RegisterEvent) error { return panicky{} },
+		`{"errNo":500,"errMsg":"internal error"}`},
+	"Unwrap panics": {okRegister, func(context.Context, *RegisterEvent) error { return unwrapPanics{} },
+		`{"errNo":500,"errMsg":"internal error"}`},
 	"user error does not leak": {okRegister, func(context.Context, *RegisterEvent) error { return errSecret },
 		`{"errNo":500,"errMsg":"internal error"}`},
 	"panic": {okRegister, func(context.Context, *RegisterEvent) error { panic("hunter2") },
@@ -62,8 +72,7 @@ func TestRegisterHandler(t *testing.T) {
 	for name, tc := range registerCases {
 		t.Run(name, func(t *testing.T) {
 			var logs bytes.Buffer
-			h := NewRegisterHandler(tc.fn, nil)
-			h.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			h := NewRegisterHandler(tc.fn, &RegisterOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			out, err := h.Invoke(context.Background(), []byte(tc.payload))
 			require.NoError(t, err)
 			assert.JSONEq(t, tc.want, string(out))
@@ -79,33 +88,16 @@ func TestRegisterHandler(t *testing.T) {
 	}
 }
 
-// TestRouterRegisterAnswers: the Router answers register events exactly as
-// the register adapter does.
-func TestRouterRegisterAnswers(t *testing.T) {
-	for name, tc := range registerCases {
-		t.Run(name, func(t *testing.T) {
-			r := &Router{Register: tc.fn}
-			want, err := NewRegisterHandler(tc.fn, nil).Invoke(context.Background(), []byte(tc.payload))
-			require.NoError(t, err)
-			got, err := r.Invoke(context.Background(), []byte(tc.payload))
-			switch name {
-			case "wrong action":
-				// a data send event is a transmission for the Router, and
-				// this one has no dataType
-				require.ErrorIs(t, err, ErrMalformedEvent)
-				return
-			case "null":
-				// no websocket: the Router cannot tell the function and
-				// answers 102 before looking for requestContext
-				require.NoError(t, err)
-				assert.JSONEq(t, `{"errNo":102,"errMsg":"not found websocket"}`, string(got))
-				return
-			}
-			require.NoError(t, err)
-			assert.JSONEq(t, string(want), string(got))
-		})
-	}
-}
+// panicky is an error whose Error method panics.
+type panicky struct{}
+
+func (panicky) Error() string { panic("Error() panics") }
+
+// unwrapPanics is an error whose Unwrap method panics.
+type unwrapPanics struct{}
+
+func (unwrapPanics) Error() string { return "unwrap panics" }
+func (unwrapPanics) Unwrap() error { panic("Unwrap() panics") }
 
 func TestRegisterSeesNegotiated(t *testing.T) {
 	var got *RegisterEvent
@@ -141,12 +133,12 @@ var streamCases = map[string]struct {
 	"data recv":     {`{"websocket":{"action":"data recv","secConnectionID":"a","dataType":"text","data":"x"}}`, nil, false, nil},
 	"binary":        {`{"websocket":{"action":"data send","secConnectionID":"a","dataType":"binary","data":"AA=="}}`, nil, false, nil},
 	"user error":    {`{"websocket":{"action":"data send","secConnectionID":"a","dataType":"text","data":"x"}}`, errSecret, false, errSecret},
-	"panic":         {`{"websocket":{"action":"data send","secConnectionID":"a","dataType":"text","data":"x"}}`, nil, true, ErrPanic},
-	"bad data type": {`{"websocket":{"action":"data send","secConnectionID":"a","dataType":"","data":"x"}}`, nil, false, ErrMalformedEvent},
+	"panic":         {`{"websocket":{"action":"data send","secConnectionID":"a","dataType":"text","data":"x"}}`, nil, true, errBoom},
+	"no data type":  {`{"websocket":{"action":"data send","secConnectionID":"a","data":"x"}}`, nil, false, nil},
 	"no id":         {`{"websocket":{"action":"data send","dataType":"text","data":"x"}}`, nil, false, ErrMissingConnectionID},
 	"closing":       {`{"websocket":{"action":"closing","secConnectionID":"a"}}`, nil, false, nil},
 	"closing error": {`{"websocket":{"action":"closing","secConnectionID":"a"}}`, errSecret, false, errSecret},
-	"closing panic": {`{"websocket":{"action":"closing","secConnectionID":"a"}}`, nil, true, ErrPanic},
+	"closing panic": {`{"websocket":{"action":"closing","secConnectionID":"a"}}`, nil, true, errBoom},
 	"closing no id": {`{"websocket":{"action":"closing"}}`, nil, false, ErrMissingConnectionID},
 }
 
@@ -157,7 +149,7 @@ func TestTransmissionAndCleanupHandlers(t *testing.T) {
 			fn := func(ctx context.Context) error {
 				calls++
 				if tc.panics {
-					panic(errors.New("boom"))
+					panic(errBoom)
 				}
 				return tc.fail
 			}
@@ -200,6 +192,8 @@ func TestTransmissionAndCleanupHandlers(t *testing.T) {
 	}
 }
 
+var errBoom = errors.New("boom")
+
 func TestStreamHandlersMalformed(t *testing.T) {
 	for _, payload := range []string{``, `{`, `[1]`, `{"websocket":1}`, `{}`} {
 		_, err := NewTransmissionHandler(nil).Invoke(context.Background(), []byte(payload))
@@ -228,12 +222,12 @@ func TestRouterNilFuncs(t *testing.T) {
 	for name, raw := range fixtures(t) {
 		out, err := r.Invoke(context.Background(), raw)
 		require.NoError(t, err, name)
-		var resp RegisterResponse
+		var resp Response
 		require.NoError(t, json.Unmarshal(out, &resp), name)
 		if name == "register-template-no-requestcontext" {
 			assert.Equal(t, ErrNoMissingRequestContext, resp.ErrNo)
 		} else {
-			assert.Equal(t, ErrNoOK, resp.ErrNo, name)
+			assert.Equal(t, 0, resp.ErrNo, name)
 		}
 	}
 }

@@ -29,7 +29,7 @@ var negotiationVectors = map[string]struct {
 	"case sensitive":                   {"Chat", "", RegisterOptions{Subprotocols: []string{"chat"}}, "", "", 0},
 	"no server list never echoes":      {"chat,binary", "", RegisterOptions{}, "", "", 0},
 	"required, none offered":           {"", "", RegisterOptions{Subprotocols: []string{"chat"}, RequireSubprotocol: true}, "", "", 0},
-	"required, no match":               {"mqtt", "", RegisterOptions{Subprotocols: []string{"chat"}, RequireSubprotocol: true}, "", "", ErrNoUnsupportedSubprotocol},
+	"required, no match":               {"mqtt", "", RegisterOptions{Subprotocols: []string{"chat"}, RequireSubprotocol: true}, "", "", ErrUnsupportedSubprotocol.ErrNo},
 	"only commas":                      {",,, ,", "", RegisterOptions{Subprotocols: []string{"chat"}, RequireSubprotocol: true}, "", "", 0},
 	"extensions off by default":        {"", "permessage-deflate", RegisterOptions{}, "", "", 0},
 	"deflate bare":                     {"", "permessage-deflate", deflateOn, "", "permessage-deflate", 0},
@@ -123,35 +123,4 @@ func TestExtensionString(t *testing.T) {
 	e := Extension{Name: "permessage-deflate", Params: []ExtensionParam{
 		{Name: "client_max_window_bits"}, {Name: "server_max_window_bits", Value: "10", HasValue: true}}}
 	assert.Equal(t, "permessage-deflate; client_max_window_bits; server_max_window_bits=10", e.String())
-}
-
-func TestSelectSubprotocolHook(t *testing.T) {
-	cases := map[string]struct {
-		pick      string
-		wantErrNo int
-		wantProto string
-	}{
-		"offered":     {"binary", 0, "binary"},
-		"none":        {"", 0, ""},
-		"not offered": {"mqtt", ErrNoInternal, ""},
-		"a list":      {"chat,binary", ErrNoInternal, ""},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			var seen []string
-			h := NewRegisterHandler(nil, &RegisterOptions{SelectSubprotocol: func(_ *RegisterEvent, offered []string) string {
-				seen = offered
-				return tc.pick
-			}})
-			out, err := h.Invoke(context.Background(), fixtures(t)["register-full"])
-			require.NoError(t, err)
-			var resp RegisterResponse
-			require.NoError(t, json.Unmarshal(out, &resp))
-			assert.Equal(t, []string{"chat", "binary"}, seen)
-			assert.Equal(t, tc.wantErrNo, resp.ErrNo)
-			if tc.wantErrNo == 0 {
-				assert.Equal(t, tc.wantProto, resp.WebSocket.SecWebSocketProtocol)
-			}
-		})
-	}
 }

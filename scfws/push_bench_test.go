@@ -46,7 +46,7 @@ func BenchmarkSend(b *testing.B) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := c.Send(ctx, connID, "hello"); err != nil {
+			if err := c.Send(ctx, connID, scfws.Text("hello")); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -87,7 +87,7 @@ func BenchmarkSendInterleaved(b *testing.B) {
 	ctx := context.Background()
 	ours, theirs := benchtest.Interleave(b, func() {
 		for range 100 {
-			if err := c.Send(ctx, connID, "hello"); err != nil {
+			if err := c.Send(ctx, connID, scfws.Text("hello")); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -129,7 +129,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		b.ReportAllocs()
 		start, cpu0 := time.Now(), cpuTime()
 		for b.Loop() {
-			if err := c.Broadcast(context.Background(), all, "hello"); err != nil {
+			if err := c.Broadcast(context.Background(), all, scfws.Text("hello")); err != nil {
 				b.Fatal(err)
 			}
 			g.Reset()
@@ -173,7 +173,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 		start, cpu0 := time.Now(), cpuTime()
 		for b.Loop() {
-			if err := c.Broadcast(context.Background(), all[:2000], "hello"); err != nil {
+			if err := c.Broadcast(context.Background(), all[:2000], scfws.Text("hello")); err != nil {
 				b.Fatal(err)
 			}
 			g.Reset()

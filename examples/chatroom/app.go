@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/hub"
 )
 
 // The chat protocol: JSON text messages.
@@ -51,14 +54,19 @@ type serverMsg struct {
 	Members int    `json:"members,omitempty"`
 }
 
-// chat is the application: stateless, all state is in the hub's store.
-type chat struct{ hub *scfws.Hub }
+// chat is the application: stateless, all state is in the store, and every
+// push goes through the hub, which prunes connections the gateway dropped.
+type chat struct {
+	store hub.Store
+	hub   *hub.Hub
+	log   *slog.Logger // nil: quiet
+}
 
 // newRouter returns the chat room as one function serving all three roles.
-func newRouter(hub *scfws.Hub) *scfws.Router {
-	c := &chat{hub: hub}
+func newRouter(store hub.Store, push *scfws.PushClient, logger *slog.Logger) *scfws.Router {
+	c := &chat{store: store, hub: hub.New(store, push, &hub.Options{Logger: logger}), log: logger}
 	return &scfws.Router{
-		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{Subprotocol}},
+		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{Subprotocol}, Logger: logger},
 		Register:        c.register,
 		Transmission:    c.transmission,
 		Cleanup:         c.cleanup,
@@ -78,19 +86,19 @@ func (c *chat) register(ctx context.Context, ev *scfws.RegisterEvent) error {
 
 func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) error {
 	id := ev.ConnectionID()
-	if err := c.hub.Touch(ctx, id); errors.Is(err, scfws.ErrNotFound) {
+	if err := c.hub.Touch(ctx, id); errors.Is(err, hub.ErrNotFound) {
 		// expired or pruned meanwhile: store it again rather than drop the user
-		if err := c.hub.Store().Add(ctx, scfws.Conn{ID: id, Meta: map[string]string{metaNick: "guest"}}); err != nil {
+		if err := c.store.Add(ctx, hub.Conn{ID: id, Meta: map[string]string{metaNick: "guest"}}); err != nil {
 			return err
 		}
 	} else if err != nil {
 		return err
 	}
-	if ev.IsBinary() {
-		return c.hub.Push().SendMessage(ctx, id, ev.Message())
+	if ev.WebSocket.DataType == scfws.DataBinary {
+		return c.ignoreGone(ctx, c.hub.Send(ctx, id, ev.Message()))
 	}
 	var m clientMsg
-	if err := ev.DecodeJSON(&m); err != nil {
+	if err := json.Unmarshal([]byte(ev.WebSocket.Data), &m); err != nil {
 		return c.tell(ctx, id, serverMsg{Type: "error", Text: "messages are JSON: {\"type\":\"say\",\"text\":\"…\"}"})
 	}
 	switch m.Type {
@@ -116,7 +124,7 @@ func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) er
 		if text == "" || utf8.RuneCountInString(text) > maxText {
 			return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
 		}
-		rooms, err := c.hub.Store().Rooms(ctx, id)
+		rooms, err := c.store.Rooms(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -131,8 +139,8 @@ func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) er
 func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
 	id := ev.ConnectionID()
 	nick := c.nick(ctx, id)
-	rooms, err := c.hub.Store().Rooms(ctx, id)
-	if err != nil && !errors.Is(err, scfws.ErrNotFound) {
+	rooms, err := c.store.Rooms(ctx, id)
+	if err != nil && !errors.Is(err, hub.ErrNotFound) {
 		return err
 	}
 	if err := c.hub.Cleanup(ctx, ev); err != nil {
@@ -155,7 +163,7 @@ func (c *chat) rename(ctx context.Context, id, nick string) error {
 	if nick == "" || utf8.RuneCountInString(nick) > maxNick {
 		return errBadNick
 	}
-	store := c.hub.Store()
+	store := c.store
 	conn, err := store.Get(ctx, id)
 	if err != nil {
 		return err
@@ -181,7 +189,7 @@ func (c *chat) rename(ctx context.Context, id, nick string) error {
 
 // enter moves the connection to room, with notices to both rooms.
 func (c *chat) enter(ctx context.Context, id, room string) error {
-	store := c.hub.Store()
+	store := c.store
 	nick := c.nick(ctx, id)
 	rooms, err := store.Rooms(ctx, id)
 	if err != nil {
@@ -213,7 +221,7 @@ func (c *chat) enter(ctx context.Context, id, room string) error {
 
 // notice tells everyone in room what happened, with the room's head count.
 func (c *chat) notice(ctx context.Context, room, text string) error {
-	members, err := c.hub.Store().Members(ctx, room)
+	members, err := c.store.Members(ctx, room)
 	if err != nil {
 		return err
 	}
@@ -222,7 +230,7 @@ func (c *chat) notice(ctx context.Context, room, text string) error {
 
 // announce sends a notice made from the new nickname to the connection's rooms.
 func (c *chat) announce(ctx context.Context, id string, text func(nick string) string) error {
-	rooms, err := c.hub.Store().Rooms(ctx, id)
+	rooms, err := c.store.Rooms(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -243,7 +251,7 @@ func first(list []string) string {
 }
 
 func (c *chat) nick(ctx context.Context, id string) string {
-	conn, err := c.hub.Store().Get(ctx, id)
+	conn, err := c.store.Get(ctx, id)
 	if err != nil || conn.Meta[metaNick] == "" {
 		return "someone"
 	}
@@ -258,21 +266,43 @@ func (c *chat) problem(ctx context.Context, id string, err error) error {
 	return err
 }
 
-// tell pushes m to one connection. A connection that is gone is no error.
+// tell pushes m to one connection. A connection that is gone is no error:
+// the hub has pruned it.
 func (c *chat) tell(ctx context.Context, id string, m serverMsg) error {
-	err := c.hub.Push().SendJSON(ctx, id, m)
-	if errors.Is(err, scfws.ErrPushRefused) {
+	msg, err := scfws.JSON(m)
+	if err != nil {
+		return err
+	}
+	return c.ignoreGone(ctx, c.hub.Send(ctx, id, msg))
+}
+
+// toRoom pushes m to everyone in room; the hub prunes those who are gone.
+func (c *chat) toRoom(ctx context.Context, room string, m serverMsg) error {
+	msg, err := scfws.JSON(m)
+	if err != nil {
+		return err
+	}
+	return c.ignoreGone(ctx, c.hub.SendRoom(ctx, room, msg))
+}
+
+// ignoreGone keeps push failures from failing the invocation, which would
+// make the gateway drop the sender: the hub has pruned every connection the
+// gateway refused and logged it; a push that got no answer is logged here.
+// A store error is returned.
+func (c *chat) ignoreGone(ctx context.Context, err error) error {
+	if _, ok := errors.AsType[*scfws.BroadcastError](err); ok {
+		c.warn(ctx, err)
+		return nil
+	}
+	if _, ok := errors.AsType[*scfws.PushError](err); ok {
+		c.warn(ctx, err)
 		return nil
 	}
 	return err
 }
 
-// toRoom pushes m to everyone in room; the hub prunes those who are gone.
-func (c *chat) toRoom(ctx context.Context, room string, m serverMsg) error {
-	msg, err := scfws.JSONMessage(m)
-	if err != nil {
-		return err
+func (c *chat) warn(ctx context.Context, err error) {
+	if c.log != nil && !errors.Is(err, scfws.ErrPushRefused) {
+		c.log.WarnContext(ctx, "chatroom: push failed", "err", err)
 	}
-	_, err = c.hub.SendRoom(ctx, room, msg)
-	return err
 }

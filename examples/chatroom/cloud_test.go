@@ -30,10 +30,10 @@ func TestCloudMode(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 
-	srv := emulator.New(&emulator.Options{InvokeTimeout: 10 * time.Second})
-	require.NoError(t, srv.Listen("127.0.0.1:0"))
 	app := emulator.Binary(bin, os.Stderr)
-	require.NoError(t, srv.Start(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app}))
+	srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+		&emulator.Options{InvokeTimeout: 10 * time.Second})
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

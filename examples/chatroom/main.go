@@ -31,7 +31,8 @@ import (
 
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/emulator"
-	"github.com/scfws/scfws-go/scfws/redisstore"
+	"github.com/scfws/scfws-go/scfws/hub"
+	"github.com/scfws/scfws-go/scfws/hub/redisstore"
 )
 
 //go:embed index.html
@@ -61,36 +62,30 @@ func main() {
 	}
 }
 
-// startLocal serves the chat room and its page on the emulator.
+// startLocal serves the chat room and its page on the emulator, with the
+// functions in-process on a memory store. The push client reads the push
+// URL from each invocation's environment, as in the cloud.
 func startLocal(ctx context.Context, addr string, logger *slog.Logger, verbose bool) (*emulator.Server, error) {
-	srv := emulator.New(&emulator.Options{IdleTimeout: 10 * time.Minute, Logger: logger, Verbose: verbose})
-	if err := srv.Listen(addr); err != nil {
-		return nil, err
-	}
-	push, err := scfws.NewPushClient(srv.PushURL(), nil)
+	push, err := scfws.NewPushClientFromEnv(nil)
 	if err != nil {
 		return nil, err
 	}
-	app := newRouter(scfws.NewHub(scfws.NewMemoryStore(), push, &scfws.HubOptions{Logger: logger}))
-	app.Logger = logger
-	srv.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := newRouter(hub.NewMemoryStore(), push, logger)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(indexHTML)
-	}))
-	fns := emulator.Functions{Register: app, Transmission: app, Cleanup: app}
-	if err := srv.Start(ctx, fns); err != nil {
-		return nil, err
-	}
-	return srv, nil
+	})
+	return emulator.NewServer(ctx, emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: 10 * time.Minute, Logger: logger, LogData: verbose})
 }
 
 // cloud runs as the SCF function, with Redis and the reverse-push address.
 func cloud() {
-	push, err := scfws.NewPushClientFromEnv(nil)
+	push, err := scfws.NewPushClientFromEnv(nil) // SCFWS_PUSH_URL, read at the first push
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -104,5 +99,5 @@ func cloud() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cloudfunction.StartHandler(newRouter(scfws.NewHub(store, push, nil)))
+	cloudfunction.StartHandler(newRouter(store, push, nil))
 }

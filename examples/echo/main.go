@@ -12,15 +12,17 @@ import (
 )
 
 func main() {
-	push, err := scfws.NewPushClientFromEnv(nil) // SCFWS_PUSH_URL: the API's reverse-push address
+	// SCFWS_PUSH_URL (the API's reverse-push address) is read at the first
+	// push: SCF may set the environment only with the first invocation.
+	push, err := scfws.NewPushClientFromEnv(nil)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(err) // set, but not a URL
 	}
 	cloudfunction.StartHandler(&scfws.Router{
 		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{"echo"}},
 		Register:        func(ctx context.Context, ev *scfws.RegisterEvent) error { return nil },
 		Transmission: func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-			return push.SendMessage(ctx, ev.ConnectionID(), ev.Message())
+			return push.Send(ctx, ev.ConnectionID(), ev.Message())
 		},
 		Cleanup: func(ctx context.Context, ev *scfws.CleanupEvent) error { return nil },
 	})

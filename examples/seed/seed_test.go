@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -72,12 +73,11 @@ func TestRegisterOverRuntime(t *testing.T) {
 		payload []byte
 		want    string
 	}{
-		"first offered subprotocol": {payloadOf(scfwstest.NewRegisterEvent("CQ1RaJAf4vzaVAkNUdHLZA==",
-			scfwstest.WithSubprotocols("chat,binary"), scfwstest.WithExtensions("permessage-deflate"))),
+		"supported subprotocol": {payloadOf(offering("CQ1RaJAf4vzaVAkNUdHLZA==", "binary,chat", "permessage-deflate")),
 			`{"errNo":0,"errMsg":"ok","websocket":{"action":"connecting","secConnectionID":"CQ1RaJAf4vzaVAkNUdHLZA==","secWebSocketProtocol":"chat"}}`},
 		"no offer": {payloadOf(scfwstest.NewRegisterEvent("k+/9aJAf4vzaVAkNUdHLZA==")),
 			`{"errNo":0,"errMsg":"ok","websocket":{"action":"connecting","secConnectionID":"k+/9aJAf4vzaVAkNUdHLZA=="}}`},
-		"console template": {payloadOf(scfwstest.NewRegisterEvent("x", scfwstest.WithoutRequestContext())),
+		"console template": {payloadOf(&scfws.RegisterEvent{WebSocket: scfws.RegisterWebSocket{Action: scfws.ActionConnecting, SecConnectionID: "x"}}),
 			`{"errNo":101,"errMsg":"not found request context"}`},
 		"no websocket": {[]byte(`{"requestContext":{}}`), `{"errNo":102,"errMsg":"not found websocket"}`},
 		"not json":     {[]byte(`{`), `{"errNo":103,"errMsg":"malformed event"}`},
@@ -98,20 +98,18 @@ func TestTransmissionForwardsOverRuntime(t *testing.T) {
 	env := map[string]string{"SCFWS_PUSH_URL": g.URL}
 
 	p := start(t, "transmission")
-	_, text := scfwstest.NewTransmissionEvent("sender+/=", "hello")
+	text := payloadOf(scfwstest.NewTransmissionEvent("sender+/=", scfws.Text("hello")))
 	_, err := invoke(t, p, text, env)
 	require.NoError(t, err)
-	_, bin := scfwstest.NewBinaryTransmissionEvent("sender+/=", []byte{0, 0xff})
-	_, err = invoke(t, p, bin, env)
+	_, err = invoke(t, p, payloadOf(scfwstest.NewTransmissionEvent("sender+/=", scfws.Binary([]byte{0, 0xff}))), env)
 	require.NoError(t, err)
 	_, err = invoke(t, p, []byte(`{"websocket":{"action":"data recv","secConnectionID":"sender+/=","dataType":"text","data":"old"}}`), env)
 	require.NoError(t, err)
 
 	pushes := g.PushesTo("sender+/=")
 	require.Len(t, pushes, 3)
-	assert.Equal(t, []scfws.DataType{scfws.DataText, scfws.DataBinary, scfws.DataText},
-		[]scfws.DataType{pushes[0].DataType, pushes[1].DataType, pushes[2].DataType})
-	assert.Equal(t, []string{"hello", "AP8=", "old"}, []string{pushes[0].Data, pushes[1].Data, pushes[2].Data})
+	assert.Equal(t, []scfws.Message{scfws.Text("hello"), scfws.Binary([]byte{0, 0xff}), scfws.Text("old")},
+		[]scfws.Message{pushes[0].Message, pushes[1].Message, pushes[2].Message})
 
 	target := start(t, "transmission", "TARGET_CONNECTION_ID=other")
 	_, err = invoke(t, target, text, env)
@@ -119,8 +117,7 @@ func TestTransmissionForwardsOverRuntime(t *testing.T) {
 	assert.Len(t, g.PushesTo("other"), 1)
 
 	// a failed push and a malformed event fail the invocation
-	_, gone := scfwstest.NewTransmissionEvent("gone", "x")
-	_, err = invoke(t, p, gone, env)
+	_, err = invoke(t, p, payloadOf(scfwstest.NewTransmissionEvent("gone", scfws.Text("x"))), env)
 	fe, ok := errors.AsType[*scfrpc.FunctionError](err)
 	require.True(t, ok, "%v", err)
 	assert.Contains(t, fe.Message, "push refused")
@@ -129,19 +126,26 @@ func TestTransmissionForwardsOverRuntime(t *testing.T) {
 	require.True(t, ok, "%v", err)
 }
 
-func TestTransmissionWithoutPushURL(t *testing.T) {
+// TestTransmissionPushURLAtFirstUse: started as SCF may start it, with no
+// push URL in the process environment: an invocation without one fails
+// naming the variables, and the next, which carries it, pushes.
+func TestTransmissionPushURLAtFirstUse(t *testing.T) {
+	g := scfwstest.NewGateway()
+	defer g.Close()
 	p := start(t, "transmission", "SCFWS_PUSH_URL=", "wsBackUrl=")
-	_, text := scfwstest.NewTransmissionEvent("a", "hello")
+	text := payloadOf(scfwstest.NewTransmissionEvent("a", scfws.Text("hello")))
 	_, err := invoke(t, p, text, nil)
 	fe, ok := errors.AsType[*scfrpc.FunctionError](err)
 	require.True(t, ok, "%v", err)
 	assert.Contains(t, fe.Message, "SCFWS_PUSH_URL")
+	_, err = invoke(t, p, text, map[string]string{"wsBackUrl": g.URL})
+	require.NoError(t, err)
+	assert.Len(t, g.PushesTo("a"), 1)
 }
 
 func TestCleanupOverRuntime(t *testing.T) {
 	p := start(t, "cleanup")
-	_, ev := scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA==")
-	out, err := invoke(t, p, ev, nil)
+	out, err := invoke(t, p, payloadOf(scfwstest.NewCleanupEvent("CQ1RaJAf4vzaVAkNUdHLZA==")), nil)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"errNo":0,"errMsg":"ok"}`, string(out))
 	_, err = invoke(t, p, []byte(`{"websocket":{"action":"connecting","secConnectionID":"x"}}`), nil)
@@ -149,4 +153,18 @@ func TestCleanupOverRuntime(t *testing.T) {
 	require.True(t, ok, "%v", err)
 }
 
-func payloadOf[T any](_ T, raw []byte) []byte { return raw }
+// payloadOf is the JSON the gateway sends for ev.
+func payloadOf(ev any) []byte {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// offering is a register event whose client offered these headers.
+func offering(id, protocols, extensions string) *scfws.RegisterEvent {
+	ev := scfwstest.NewRegisterEvent(id)
+	ev.WebSocket.SecWebSocketProtocol, ev.WebSocket.SecWebSocketExtensions = protocols, extensions
+	return ev
+}

@@ -48,36 +48,29 @@ func BenchmarkEcho(b *testing.B) {
 		runEcho(b, "ws"+strings.TrimPrefix(srv.URL, "http"))
 	})
 	b.Run("inprocess", func(b *testing.B) {
-		s := emulator.New(&emulator.Options{InvokeTimeout: 30 * time.Second})
-		if err := s.Listen("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
-		push, err := scfws.NewPushClient(s.PushURL(), &scfws.PushOptions{Concurrency: 100})
+		push, err := scfws.NewPushClientFromEnv(nil) // the URL comes with each invocation
 		if err != nil {
 			b.Fatal(err)
 		}
 		r := &scfws.Router{Transmission: func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-			return push.SendMessage(ctx, ev.ConnectionID(), ev.Message())
+			return push.Send(ctx, ev.ConnectionID(), ev.Message())
 		}}
-		benchEcho(b, s, emulator.Functions{Register: r, Transmission: r, Cleanup: r})
+		benchEcho(b, emulator.Functions{Register: r, Transmission: r, Cleanup: r})
 	})
 	b.Run("binary", func(b *testing.B) {
 		bin := filepath.Join(b.TempDir(), "echo")
 		if out, err := exec.Command("go", "build", "-o", bin, "../../examples/echo").CombinedOutput(); err != nil {
 			b.Fatal(string(out))
 		}
-		s := emulator.New(&emulator.Options{InvokeTimeout: 30 * time.Second})
-		if err := s.Listen("127.0.0.1:0"); err != nil {
-			b.Fatal(err)
-		}
 		app := emulator.Binary(bin, nil)
-		benchEcho(b, s, emulator.Functions{Register: app, Transmission: app, Cleanup: app})
+		benchEcho(b, emulator.Functions{Register: app, Transmission: app, Cleanup: app})
 	})
 }
 
-func benchEcho(b *testing.B, s *emulator.Server, fns emulator.Functions) {
+func benchEcho(b *testing.B, fns emulator.Functions) {
 	ctx := context.Background()
-	if err := s.Start(ctx, fns); err != nil {
+	s, err := emulator.NewServer(ctx, fns, &emulator.Options{InvokeTimeout: 30 * time.Second})
+	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() {

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
 
 // client is one connection the register function accepted. It is known to
@@ -71,15 +71,15 @@ func (c *client) serve() {
 		if c.s.fns.Transmission == nil {
 			continue
 		}
-		ws := scfws.TransmissionWebSocket{Action: scfws.ActionDataSend, SecConnectionID: c.id, DataType: scfws.DataText, Data: string(data)}
+		m := scfws.Text(string(data))
 		if typ == websocket.MessageBinary {
-			ws.DataType, ws.Data = scfws.DataBinary, base64.StdEncoding.EncodeToString(data)
+			m = scfws.Binary(data)
 		}
-		payload, _ := json.Marshal(scfws.TransmissionEvent{WebSocket: ws})
+		payload, _ := json.Marshal(scfwstest.NewTransmissionEvent(c.id, m))
 		start := time.Now()
 		// as in the cloud, the invocation does not end when the client goes
 		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
-		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, ws.Data)
+		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, m.Data)
 		if err != nil {
 			// as the gateway: drop the client, no close frame
 			_ = c.ws.CloseNow()
@@ -128,7 +128,7 @@ func (s *Server) cleanup(id string) {
 	if s.fns.Cleanup == nil {
 		return
 	}
-	payload, _ := json.Marshal(scfws.CleanupEvent{WebSocket: scfws.CleanupWebSocket{Action: scfws.ActionClosing, SecConnectionID: id}})
+	payload, _ := json.Marshal(scfwstest.NewCleanupEvent(id))
 	start := time.Now()
 	_, err := s.invoke(context.Background(), "cleanup", s.fns.Cleanup, payload)
 	s.logEvent(scfws.ActionClosing, id, start, err, "")
@@ -136,7 +136,7 @@ func (s *Server) cleanup(id string) {
 
 func (s *Server) logEvent(a scfws.Action, id string, start time.Time, err error, data string) {
 	attrs := []any{"action", string(a), "secConnectionID", id, "latency", time.Since(start)}
-	if s.opts.Verbose && data != "" {
+	if s.opts.LogData && data != "" {
 		attrs = append(attrs, "data", data)
 	}
 	if err != nil {

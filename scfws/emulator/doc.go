@@ -4,14 +4,21 @@
 // the reverse-push endpoint on the same listener, so that the production
 // scfws.PushClient works against it unchanged.
 //
+// # Starting
+//
+// [NewServer] returns a running server, like httptest.NewServer;
+// [NewUnstartedServer] one that listens but waits for [Server.Start], for
+// functions that need its URLs before they exist. [Server.Shutdown] stops it.
+//
 // # Functions
 //
-// Functions run in-process (anything with Invoke(ctx, payload), such as the
-// scfws adapters or a *scfws.Router) or as SCF Go binaries over the runtime
-// protocol ([Binary]): each binary is started with _LAMBDA_SERVER_PORT and
-// SCFWS_PUSH_URL set, as SCF would, so any SCF Go function — not only one
-// built with scfws — runs locally. Every invocation carries a fresh request
-// ID, a deadline (Options.InvokeTimeout) and the function's name in
+// Functions run in-process (any scf-go-lib cloudfunction.Handler, such as
+// the scfws adapters or a *scfws.Router) or as SCF Go binaries over the
+// runtime protocol ([Binary]): each binary is started with
+// _LAMBDA_SERVER_PORT and SCFWS_PUSH_URL set, as SCF would, so any SCF Go
+// function — not only one built with scfws — runs locally. Every invocation
+// carries a fresh request ID, a deadline (Options.InvokeTimeout), the
+// function's name and its environment (SCFWS_PUSH_URL and wsBackUrl) in
 // scf-go-lib's functioncontext.
 //
 // # Connections
@@ -49,8 +56,7 @@
 //
 //	200 {"errNo":0,"errMsg":"ok"}                    delivered, or closed
 //	404 {"errNo":1001,"errMsg":"connection not found"} no open connection with that ID
-//	400 {"errNo":1002,"errMsg":"malformed push"}        not a JSON push body
-//	400 {"errNo":1003,"errMsg":"unknown action"}        action not "data send" or "closing"
+//	400 {"errNo":1002,"errMsg":"malformed push"}        not a scfws.PushRequest body
 //	400 {"errNo":1004,"errMsg":"invalid binary data"}   binary data not standard base64
 //	413 {"errNo":1005,"errMsg":"push too large"}        body over MaxMessageSize
 //	502 {"errNo":1006,"errMsg":"delivery failed"}       writing to the client failed

@@ -3,9 +3,7 @@ package emulator_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/scfws/scfws-go/scfws"
@@ -54,7 +53,7 @@ func (a *app) router(opts *scfws.RegisterOptions) *scfws.Router {
 			if fail {
 				return errors.New("told to fail")
 			}
-			return a.push.SendMessage(ctx, ev.ConnectionID(), ev.Message())
+			return a.push.Send(ctx, ev.ConnectionID(), ev.Message())
 		},
 		Cleanup: func(ctx context.Context, ev *scfws.CleanupEvent) error {
 			a.mu.Lock()
@@ -80,8 +79,8 @@ func (a *app) lastRegister() *scfws.RegisterEvent {
 // start runs an emulator with the echo app (or fns when given).
 func start(t *testing.T, opts *emulator.Options, regOpts *scfws.RegisterOptions, fns *emulator.Functions) (*emulator.Server, *app) {
 	t.Helper()
-	s := emulator.New(opts)
-	require.NoError(t, s.Listen("127.0.0.1:0"))
+	s, err := emulator.NewUnstartedServer(opts)
+	require.NoError(t, err)
 	push, err := scfws.NewPushClient(s.PushURL(), nil)
 	require.NoError(t, err)
 	a := &app{cleanups: map[string]int{}, push: push}
@@ -159,7 +158,7 @@ func TestRefusals(t *testing.T) {
 		return ctx.Err()
 	}, nil)
 	cases := map[string]struct {
-		register   emulator.Invoker
+		register   cloudfunction.Handler
 		protocols  []string
 		wantStatus int
 	}{
@@ -210,7 +209,7 @@ type invokerFunc func(context.Context, []byte) ([]byte, error)
 
 func (f invokerFunc) Invoke(ctx context.Context, p []byte) ([]byte, error) { return f(ctx, p) }
 
-func answer(s string) emulator.Invoker {
+func answer(s string) cloudfunction.Handler {
 	return invokerFunc(func(context.Context, []byte) ([]byte, error) { return []byte(s), nil })
 }
 
@@ -237,11 +236,13 @@ func TestMessagesAndPushes(t *testing.T) {
 	a.mu.Unlock()
 
 	// pushes from outside any invocation
-	require.NoError(t, a.push.SendJSON(ctx, id, map[string]int{"n": 1}))
+	n, err := scfws.JSON(map[string]int{"n": 1})
+	require.NoError(t, err)
+	require.NoError(t, a.push.Send(ctx, id, n))
 	_, got = read(t, c)
 	assert.JSONEq(t, `{"n":1}`, got)
 
-	err := a.push.Send(ctx, "CQ1RaJAf4vzaVAkNUdHLZA==", "nobody")
+	err = a.push.Send(ctx, "CQ1RaJAf4vzaVAkNUdHLZA==", scfws.Text("nobody"))
 	pe, ok := errors.AsType[*scfws.PushError](err)
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, http.StatusNotFound, pe.StatusCode)
@@ -252,164 +253,4 @@ func TestMessagesAndPushes(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-}
-
-// TestCleanupOncePerConnection closes connections every way there is and
-// counts cleanups.
-func TestCleanupOncePerConnection(t *testing.T) {
-	s, a := start(t, &emulator.Options{IdleTimeout: 300 * time.Millisecond, MaxMessageSize: 1024}, nil, nil)
-	a.failOn = "fail"
-	ctx := context.Background()
-	ways := map[string]func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode{
-		"client closes": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			require.NoError(t, c.Close(websocket.StatusNormalClosure, "bye"))
-			return -1
-		},
-		"client vanishes": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			require.NoError(t, c.CloseNow())
-			return -1
-		},
-		"closing push": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			require.NoError(t, a.push.Disconnect(ctx, id))
-			return websocket.StatusNormalClosure
-		},
-		"idle timeout": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			return websocket.StatusGoingAway
-		},
-		"failed invocation": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("fail")))
-			return -1 // dropped without a close frame
-		},
-		"message too big": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			_ = c.Write(ctx, websocket.MessageText, make([]byte, 2048))
-			return websocket.StatusMessageTooBig
-		},
-	}
-	for name, way := range ways {
-		t.Run(name, func(t *testing.T) {
-			c := dial(t, s)
-			id := a.lastRegister().ConnectionID()
-			wantCode := way(t, c, id)
-			if wantCode != -1 {
-				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, _, err := c.Read(rctx)
-				cancel()
-				assert.Equal(t, wantCode, websocket.CloseStatus(err), "%v", err)
-			}
-			eventually(t, func() bool { return a.cleanupCount(id) == 1 }, "cleanup once")
-			time.Sleep(50 * time.Millisecond)
-			assert.Equal(t, 1, a.cleanupCount(id), "and only once")
-			err := a.push.Send(ctx, id, "late")
-			require.ErrorIs(t, err, scfws.ErrPushRefused, "a closed connection is gone")
-		})
-	}
-	t.Run("shutdown", func(t *testing.T) {
-		s2, a2 := start(t, nil, nil, nil)
-		var ids []string
-		var conns []*websocket.Conn
-		for range 5 {
-			conns = append(conns, dial(t, s2))
-			ids = append(ids, a2.lastRegister().ConnectionID())
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		codes := make([]websocket.StatusCode, len(conns))
-		var readers sync.WaitGroup
-		for i, c := range conns {
-			readers.Go(func() {
-				_, _, err := c.Read(sctx)
-				codes[i] = websocket.CloseStatus(err)
-			})
-		}
-		require.NoError(t, s2.Shutdown(sctx))
-		readers.Wait()
-		for i, id := range ids {
-			assert.Equal(t, 1, a2.cleanupCount(id), "shutdown runs cleanup for %s", id)
-			assert.Equal(t, websocket.StatusGoingAway, codes[i])
-		}
-	})
-}
-
-func TestPlainHTTPIsNotAConnection(t *testing.T) {
-	s, a := start(t, nil, nil, nil)
-	resp, err := http.Get("http" + strings.TrimPrefix(s.URL(), "ws"))
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	assert.Empty(t, a.registers, "the register function is not invoked")
-}
-
-func TestMaxConnections(t *testing.T) {
-	s, _ := start(t, &emulator.Options{MaxConnections: 2}, nil, nil)
-	dial(t, s)
-	dial(t, s)
-	_, resp, err := websocket.Dial(context.Background(), s.URL(), nil)
-	require.Error(t, err)
-	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-}
-
-// TestManyClientsEcho: 1,000 clients at once each echo 10 messages; nothing
-// is lost or crossed.
-func TestManyClientsEcho(t *testing.T) {
-	const clients, messages = 1000, 10
-	s, a := start(t, &emulator.Options{InvokeTimeout: 30 * time.Second}, nil, nil)
-	a.push, _ = scfws.NewPushClient(s.PushURL(), &scfws.PushOptions{Timeout: 30 * time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Go(func() {
-			c, _, err := websocket.Dial(ctx, s.URL(), nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.CloseNow()
-			for j := range messages {
-				want := fmt.Sprintf("client %d message %d", i, j)
-				if err := c.Write(ctx, websocket.MessageText, []byte(want)); err != nil {
-					errs <- err
-					return
-				}
-				_, got, err := c.Read(ctx)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if string(got) != want {
-					errs <- fmt.Errorf("got %q, want %q", got, want)
-					return
-				}
-			}
-			_ = c.Close(websocket.StatusNormalClosure, "")
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	a.mu.Lock()
-	assert.Len(t, a.messages, clients*messages)
-	a.mu.Unlock()
-	eventually(t, func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return len(a.cleanups) == clients
-	}, "every client cleaned up")
-}
-
-func TestLifecycleMisuse(t *testing.T) {
-	s := emulator.New(nil)
-	require.Error(t, s.Start(context.Background(), emulator.Functions{}), "Start before Listen")
-	require.NoError(t, s.Listen("127.0.0.1:0"))
-	require.NoError(t, s.Shutdown(context.Background()), "Shutdown before Start frees the port")
-	s = emulator.New(nil)
-	require.NoError(t, s.Listen("127.0.0.1:0"))
-	err := s.Start(context.Background(), emulator.Functions{Register: emulator.Binary("/nonexistent/fn", nil)})
-	require.ErrorContains(t, err, "/nonexistent/fn", "a binary that cannot start is named")
-	require.NoError(t, s.Shutdown(context.Background()))
 }

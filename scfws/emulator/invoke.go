@@ -8,29 +8,71 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"time"
 
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/scfws/scfws-go/internal/scfrpc"
 )
 
-// Invoker is one function: the scfws adapters, a *scfws.Router, any
-// scf-go-lib cloudfunction.Handler, or a [Binary].
-type Invoker interface {
-	Invoke(ctx context.Context, payload []byte) ([]byte, error)
-}
-
-// Functions are the API's three functions. The same Invoker may serve
-// several (one binary deployed as all three). A nil Register accepts every
-// connection with no subprotocol and no extension; a nil Transmission drops
-// messages; a nil Cleanup is skipped.
+// Functions are the API's three functions: the scfws adapters, a
+// *scfws.Router, any scf-go-lib cloudfunction.Handler, or a [Binary]. The
+// same one may serve several (one binary deployed as all three). A nil
+// Register accepts every connection with no subprotocol and no extension; a
+// nil Transmission drops messages; a nil Cleanup is skipped.
 type Functions struct {
 	// Register is invoked before a handshake is accepted.
-	Register Invoker
+	Register cloudfunction.Handler
 	// Transmission is invoked for each client message.
-	Transmission Invoker
+	Transmission cloudfunction.Handler
 	// Cleanup is invoked once when a connection ends.
-	Cleanup Invoker
+	Cleanup cloudfunction.Handler
+}
+
+func (f Functions) all() []cloudfunction.Handler {
+	return []cloudfunction.Handler{f.Register, f.Transmission, f.Cleanup}
+}
+
+// stop stops the binaries among the functions.
+func (f Functions) stop() {
+	for _, h := range f.all() {
+		if st, ok := h.(starter); ok {
+			_ = st.close()
+		}
+	}
+}
+
+// invoke calls fn as SCF would: a fresh request ID, the deadline, the
+// function's name and environment in scf-go-lib's functioncontext.
+func (s *Server) invoke(ctx context.Context, name string, fn cloudfunction.Handler, payload []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.InvokeTimeout)
+	defer cancel()
+	ctx = functioncontext.NewContext(ctx, &functioncontext.FunctionContext{
+		RequestID: newRequestID(), FunctionName: name, Namespace: "default",
+		TimeLimitInMs: int32(s.opts.InvokeTimeout / time.Millisecond),
+		Environment:   s.environment(),
+	})
+	type result struct {
+		out []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				ch <- result{err: fmt.Errorf("emulator: %s panicked: %v", name, v)}
+			}
+		}()
+		out, err := fn.Invoke(ctx, payload)
+		ch <- result{out, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("emulator: %s: %w", name, ctx.Err())
+	}
 }
 
 // starter is an Invoker that needs the push URL before it can run.

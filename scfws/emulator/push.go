@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -18,7 +17,6 @@ import (
 const (
 	errNoNotFound   = 1001
 	errNoMalformed  = 1002
-	errNoAction     = 1003
 	errNoBinary     = 1004
 	errNoTooLarge   = 1005
 	errNoDelivery   = 1006
@@ -30,10 +28,7 @@ func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	status, errNo, errMsg, id, action := s.push(r)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	body, _ := json.Marshal(struct {
-		ErrNo  int    `json:"errNo"`
-		ErrMsg string `json:"errMsg"`
-	}{errNo, errMsg})
+	body, _ := json.Marshal(scfws.Response{ErrNo: errNo, ErrMsg: errMsg})
 	_, _ = w.Write(body)
 	attrs := []any{"action", action, "secConnectionID", id, "status", status, "errNo", errNo, "latency", time.Since(start)}
 	if errNo != 0 {
@@ -56,41 +51,25 @@ func (s *Server) push(r *http.Request) (status, errNo int, errMsg, id, action st
 	if int64(len(raw)) > limit {
 		return http.StatusRequestEntityTooLarge, errNoTooLarge, "push too large", "", ""
 	}
-	var body struct {
-		WebSocket *struct {
-			Action          scfws.Action   `json:"action"`
-			SecConnectionID string         `json:"secConnectionID"`
-			DataType        scfws.DataType `json:"dataType"`
-			Data            string         `json:"data"`
-		} `json:"websocket"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil || body.WebSocket == nil || body.WebSocket.SecConnectionID == "" {
+	var p scfws.PushRequest
+	if err := json.Unmarshal(raw, &p); err != nil {
 		return http.StatusBadRequest, errNoMalformed, "malformed push", "", ""
 	}
-	p := body.WebSocket
-	id, action = p.SecConnectionID, string(p.Action)
-	switch p.Action {
-	case scfws.ActionDataSend:
-	case scfws.ActionClosing:
+	id, action = p.ConnectionID, string(p.Action)
+	if p.Action == scfws.ActionClosing {
 		c := s.lookup(id)
 		if c == nil {
 			return http.StatusNotFound, errNoNotFound, "connection not found", id, action
 		}
 		c.close(websocket.StatusNormalClosure, "")
 		return http.StatusOK, 0, "ok", id, action
-	default:
-		return http.StatusBadRequest, errNoAction, "unknown action", id, action
 	}
-	typ, data := websocket.MessageText, []byte(p.Data)
-	switch p.DataType {
-	case scfws.DataText:
-	case scfws.DataBinary:
+	typ, data := websocket.MessageText, []byte(p.Message.Data)
+	if p.Message.DataType == scfws.DataBinary {
 		typ = websocket.MessageBinary
-		if data, err = base64.StdEncoding.DecodeString(p.Data); err != nil {
+		if data, err = base64.StdEncoding.DecodeString(p.Message.Data); err != nil {
 			return http.StatusBadRequest, errNoBinary, "invalid binary data", id, action
 		}
-	default:
-		return http.StatusBadRequest, errNoMalformed, fmt.Sprintf("malformed push: dataType %q", p.DataType), id, action
 	}
 	if int64(len(data)) > s.opts.MaxMessageSize {
 		return http.StatusRequestEntityTooLarge, errNoTooLarge, "push too large", id, action

@@ -4,16 +4,18 @@
 //
 // # Events
 //
-// [NewRegisterEvent], [NewTransmissionEvent], [NewBinaryTransmissionEvent]
-// and [NewCleanupEvent] build events as the gateway sends them, returning the
-// typed value and the raw JSON to pass to an adapter's Invoke.
-// [InvokeRegister] invokes a handler and decodes the register answer.
+// [NewRegisterEvent], [NewTransmissionEvent] and [NewCleanupEvent] build
+// events as the gateway sends them; change their fields as a test needs, and
+// json.Marshal one for the raw payload. [Invoke] invokes a handler with an
+// event and decodes the answer. [NewConnectionID] makes IDs shaped like the
+// gateway's.
 //
 // # Gateway
 //
 // [NewGateway] starts a fake reverse-push endpoint on a real HTTP server:
-// give its URL to scfws.NewPushClient, tell it per connection or globally how
-// to answer ([Rule]: status, errNo, delay, dropped connection), then read
-// back what was pushed ([Gateway.Pushes]) and how many requests were in
-// flight at most ([Gateway.MaxInFlight]).
+// give its URL to scfws.NewPushClient, tell it per connection or by default
+// how to answer ([Rule]: status, errNo, body, redirect, delay, dropped
+// connection), then read back what was pushed ([Gateway.Pushes], each
+// decoded as a scfws.PushRequest) and how many requests were in flight at
+// most ([Gateway.MaxInFlight]).
 package scfwstest

@@ -13,25 +13,17 @@ import (
 	"github.com/scfws/scfws-go/scfws"
 )
 
-// Push is one request the fake gateway received, parsed.
+// Push is one request the fake gateway received.
 type Push struct {
-	// Action is websocket.action ("data send" or "closing").
-	Action scfws.Action
-	// ConnectionID is websocket.secConnectionID.
-	ConnectionID string
-	// DataType and Data are websocket.dataType and websocket.data, "" on
-	// a closing push.
-	DataType scfws.DataType
-	Data     string
-	// Keys are the keys of the body's websocket object, sorted.
-	Keys []string
+	// PushRequest is the decoded body; zero when Err is set.
+	scfws.PushRequest
+	// Err is why the body is not a valid push; the gateway then answered
+	// 400 with errNo 400.
+	Err error
 	// Body is the raw request body.
 	Body []byte
 	// ContentType is the request's Content-Type header.
 	ContentType string
-	// Valid is false when the body was not a JSON push (the gateway then
-	// answered 400 with errNo 400).
-	Valid bool
 }
 
 // Rule tells the fake gateway how to answer. The zero Rule answers
@@ -46,11 +38,12 @@ type Rule struct {
 	ErrMsg string
 	// Body, when set, is sent instead of the JSON answer.
 	Body string
-	// RetryAfter, when set, is sent as the Retry-After header.
-	RetryAfter string
+	// Location, when set, is sent as the Location header (with a 3xx Status,
+	// a redirect).
+	Location string
 	// Delay holds the answer back (ended early if the client goes away).
 	Delay time.Duration
-	// Drop closes the connection without an answer.
+	// Drop closes the connection without an answer, after reading the request.
 	Drop bool
 	// Times limits the rule to the first Times matching requests; 0 means
 	// always. Afterwards the gateway answers success.
@@ -66,7 +59,7 @@ type Gateway struct {
 	srv *httptest.Server
 
 	mu          sync.Mutex
-	pushes      []rawPush
+	pushes      []Push
 	def         ruleState
 	rules       map[string]*ruleState
 	inFlight    int
@@ -95,34 +88,16 @@ func (g *Gateway) SetRule(connectionID string, r Rule) {
 	g.rules[connectionID] = &ruleState{rule: r}
 }
 
-// rawPush is a request as received; it is parsed when read, to keep the
-// gateway's own cost off the measured path.
-type rawPush struct {
-	body        []byte
-	contentType string
-}
-
 // Pushes returns the pushes received so far, in arrival order.
 func (g *Gateway) Pushes() []Push {
 	g.mu.Lock()
-	raw := slices.Clone(g.pushes)
-	g.mu.Unlock()
-	out := make([]Push, len(raw))
-	for i, r := range raw {
-		out[i] = parsePush(r.body, r.contentType)
-	}
-	return out
+	defer g.mu.Unlock()
+	return slices.Clone(g.pushes)
 }
 
 // PushesTo returns the pushes received for one connection.
 func (g *Gateway) PushesTo(connectionID string) []Push {
-	var out []Push
-	for _, p := range g.Pushes() {
-		if p.ConnectionID == connectionID {
-			out = append(out, p)
-		}
-	}
-	return out
+	return slices.DeleteFunc(g.Pushes(), func(p Push) bool { return p.ConnectionID != connectionID })
 }
 
 // Requests returns how many requests arrived.
@@ -151,12 +126,13 @@ func (g *Gateway) Close() { g.srv.Close() }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	id, valid := connectionOf(body)
+	p := Push{Body: body, ContentType: r.Header.Get("Content-Type")}
+	p.Err = json.Unmarshal(body, &p.PushRequest)
 	g.mu.Lock()
-	g.pushes = append(g.pushes, rawPush{body: body, contentType: r.Header.Get("Content-Type")})
+	g.pushes = append(g.pushes, p)
 	g.inFlight++
 	g.maxInFlight = max(g.maxInFlight, g.inFlight)
-	rule := g.ruleFor(id)
+	rule := g.ruleFor(p.ConnectionID)
 	g.mu.Unlock()
 	defer func() {
 		g.mu.Lock()
@@ -164,7 +140,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 	}()
 
-	if !valid {
+	if p.Err != nil {
 		rule = Rule{Status: http.StatusBadRequest, ErrNo: 400, ErrMsg: "invalid push body"}
 	}
 	if rule.Delay > 0 {
@@ -177,13 +153,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rule.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		panic(http.ErrAbortHandler) // the server closes the connection, no answer
 	}
 	answer := rule.Body
 	if answer == "" {
@@ -194,16 +164,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 				msg = "error"
 			}
 		}
-		b, _ := json.Marshal(struct {
-			ErrNo  int    `json:"errNo"`
-			ErrMsg string `json:"errMsg"`
-		}{rule.ErrNo, msg})
+		b, _ := json.Marshal(scfws.Response{ErrNo: rule.ErrNo, ErrMsg: msg})
 		answer = string(b)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
-	if rule.RetryAfter != "" {
-		w.Header().Set("Retry-After", rule.RetryAfter)
+	if rule.Location != "" {
+		w.Header().Set("Location", rule.Location)
 	}
 	status := rule.Status
 	if status == 0 {
@@ -230,45 +197,4 @@ func (g *Gateway) ruleFor(id string) Rule {
 		return Rule{}
 	}
 	return st.rule
-}
-
-// connectionOf reads what a rule needs from a push body: its connection ID,
-// and whether it is a valid push.
-func connectionOf(body []byte) (string, bool) {
-	var b struct {
-		WebSocket *struct {
-			Action          scfws.Action `json:"action"`
-			SecConnectionID string       `json:"secConnectionID"`
-		} `json:"websocket"`
-	}
-	if json.Unmarshal(body, &b) != nil || b.WebSocket == nil {
-		return "", false
-	}
-	ws := b.WebSocket
-	return ws.SecConnectionID, ws.SecConnectionID != "" && (ws.Action == scfws.ActionDataSend || ws.Action == scfws.ActionClosing)
-}
-
-func parsePush(buf []byte, contentType string) Push {
-	p := Push{ContentType: contentType, Body: buf}
-	var body struct {
-		WebSocket map[string]json.RawMessage `json:"websocket"`
-	}
-	if err := json.Unmarshal(buf, &body); err != nil || body.WebSocket == nil {
-		return p
-	}
-	for k := range body.WebSocket {
-		p.Keys = append(p.Keys, k)
-	}
-	slices.Sort(p.Keys)
-	str := func(k string) string {
-		var s string
-		_ = json.Unmarshal(body.WebSocket[k], &s)
-		return s
-	}
-	p.Action = scfws.Action(str("action"))
-	p.ConnectionID = str("secConnectionID")
-	p.DataType = scfws.DataType(str("dataType"))
-	p.Data = str("data")
-	p.Valid = p.ConnectionID != "" && (p.Action == scfws.ActionDataSend || p.Action == scfws.ActionClosing)
-	return p
 }

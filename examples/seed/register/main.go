@@ -1,7 +1,8 @@
 // Command register is the usage document's register function, ported to
 // scfws. It accepts every connection. Where the Python sample echoed the
-// client's whole subprotocol list (which browsers reject), it answers the
-// client's first choice; it declines every extension, as the sample did.
+// client's whole subprotocol list (which browsers reject), it answers one
+// subprotocol it supports ("chat", else "binary") when the client offered
+// it; it declines every extension, as the sample did.
 package main
 
 import (
@@ -13,9 +14,7 @@ import (
 )
 
 func main() {
-	opts := &scfws.RegisterOptions{
-		SelectSubprotocol: func(_ *scfws.RegisterEvent, offered []string) string { return offered[0] },
-	}
+	opts := &scfws.RegisterOptions{Subprotocols: []string{"chat", "binary"}}
 	cloudfunction.StartHandler(scfws.NewRegisterHandler(func(_ context.Context, ev *scfws.RegisterEvent) error {
 		log.Printf("connecting: connection id %s", ev.ConnectionID())
 		return nil

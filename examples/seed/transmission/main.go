@@ -8,27 +8,26 @@ package main
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
-	"sync"
 
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 )
 
 func main() {
-	// The runtime may set the environment with the first invocation, so the
-	// client is made then, once.
-	pushClient := sync.OnceValues(func() (*scfws.PushClient, error) { return scfws.NewPushClientFromEnv(nil) })
+	// SCFWS_PUSH_URL is read at the first push: the runtime may set the
+	// environment only with the first invocation.
+	push, err := scfws.NewPushClientFromEnv(nil)
+	if err != nil {
+		log.Fatal(err) // set, but not a URL
+	}
 	cloudfunction.StartHandler(scfws.NewTransmissionHandler(func(ctx context.Context, ev *scfws.TransmissionEvent) error {
-		c, err := pushClient()
-		if err != nil {
-			return err
-		}
 		target := os.Getenv("TARGET_CONNECTION_ID")
 		if target == "" {
 			target = ev.ConnectionID()
 		}
-		if err := c.SendMessage(ctx, target, ev.Message()); err != nil {
+		if err := push.Send(ctx, target, ev.Message()); err != nil {
 			return fmt.Errorf("forward to %s: %w", target, err)
 		}
 		return nil

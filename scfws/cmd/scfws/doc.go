@@ -3,7 +3,7 @@
 //
 //	scfws local -register ./bin/register -transmission ./bin/transmission -cleanup ./bin/cleanup
 //	scfws local -router ./bin/app [-addr 127.0.0.1:8080] [-path /release/websocket] [-idle 60s]
-//	scfws package ./examples/chatroom -o chatroom.zip
+//	scfws package ./examples/chatroom -o chatroom.zip   (flags may come before or after the package)
 //
 // local starts the emulated API gateway (package emulator) with SCF Go
 // binaries — any SCF Go function, not only one built with scfws — and prints

@@ -21,14 +21,17 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cleanup      = fs.String("cleanup", "", "cleanup function `binary` (optional)")
 		router       = fs.String("router", "", "one `binary` serving all three functions")
 		addr         = fs.String("addr", "127.0.0.1:8080", "listen `address` (port 0 picks a free one)")
-		path         = fs.String("path", emulator.DefaultPath, "WebSocket `path`, stage first")
+		path         = fs.String("path", "/release/websocket", "WebSocket `path`, stage first")
 		idle         = fs.Duration("idle", 0, "close clients idle this long, like the API's backend timeout (0: never)")
-		timeout      = fs.Duration("timeout", emulator.DefaultInvokeTimeout, "each invocation's deadline")
-		maxConns     = fs.Int("max-conns", emulator.DefaultMaxConnections, "maximum open connections")
+		timeout      = fs.Duration("timeout", 3*time.Second, "each invocation's deadline")
+		maxConns     = fs.Int("max-conns", 10000, "maximum open connections")
 		verbose      = fs.Bool("v", false, "log message data too")
 	)
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("local: unexpected argument %q", fs.Arg(0))
 	}
 	var fns emulator.Functions
 	switch {
@@ -48,14 +51,11 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("local: give -router, or -register and -transmission")
 	}
 
-	s := emulator.New(&emulator.Options{
-		Path: *path, IdleTimeout: *idle, InvokeTimeout: *timeout, MaxConnections: *maxConns,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)), Verbose: *verbose,
+	s, err := emulator.NewServer(ctx, fns, &emulator.Options{
+		Addr: *addr, Path: *path, IdleTimeout: *idle, InvokeTimeout: *timeout, MaxConnections: *maxConns,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)), LogData: *verbose,
 	})
-	if err := s.Listen(*addr); err != nil {
-		return err
-	}
-	if err := s.Start(ctx, fns); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "WebSocket: %s\npush URL:  %s\n", s.URL(), s.PushURL())

@@ -7,6 +7,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -20,10 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestPackage builds a zip with the flags after the package, as the README
+// writes the command.
 func TestPackage(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "echo.zip")
 	var stdout, stderr bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"package", "-o", out, "../../../examples/echo"}, &stdout, &stderr), stderr.String())
+	require.NoError(t, run(context.Background(), []string{"package", "../../../examples/echo", "-o", out}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "echo.zip")
 
 	zr, err := zip.OpenReader(out)
@@ -46,10 +49,41 @@ func TestPackage(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"bogus"}, {"local"}, {"local", "-router", "x", "-register", "y"}, {"package"}} {
+	for _, args := range [][]string{nil, {"bogus"}, {"local"}, {"local", "-router", "x", "-register", "y"},
+		{"local", "-router", "x", "extra"}, {"package"}, {"package", "a", "b"},
+		{"package", "-name", "..", "../../../examples/echo"}, {"package", "-name", "a/b", "../../../examples/echo"}} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		assert.Error(t, err, "%q", args)
 	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	for _, args := range [][]string{
+		{"-o", "x.zip", "./app"}, {"./app", "-o", "x.zip"}, {"-o=x.zip", "./app"}, {"./app", "-o=x.zip", "--"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		out := fs.String("o", "", "")
+		require.NoError(t, parseInterspersed(fs, args), "%q", args)
+		assert.Equal(t, "x.zip", *out, "%q", args)
+		assert.Equal(t, []string{"./app"}, fs.Args(), "%q", args)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	out := fs.String("o", "", "")
+	require.NoError(t, parseInterspersed(fs, []string{"a", "--", "-o", "b"}))
+	assert.Empty(t, *out)
+	assert.Equal(t, []string{"a", "-o", "b"}, fs.Args(), "after --, all positional")
+}
+
+// TestPackageKeepsOutputOnFailure: a build that fails leaves an existing
+// zip as it was.
+func TestPackageKeepsOutputOnFailure(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "app.zip")
+	require.NoError(t, os.WriteFile(out, []byte("previous"), 0o644))
+	err := run(context.Background(), []string{"package", "-o", out, "./nonexistent"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "previous", string(b))
 }
 
 // build compiles the main package at dir into the test's temp dir.

@@ -19,7 +19,7 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `zip` (default: the package's base name + .zip)")
 	name := fs.String("name", "main", "binary `name` in the zip: the function's handler (执行方法)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -30,7 +30,7 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Base(strings.TrimRight(pkg, "/")) + ".zip"
 	}
-	if *name == "" || strings.ContainsAny(*name, `/\`) {
+	if *name == "" || *name == "." || *name == ".." || strings.ContainsAny(*name, `/\`) {
 		return fmt.Errorf("package: -name %q must be a plain file name", *name)
 	}
 
@@ -57,13 +57,22 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// zipBinary writes a zip holding bin as name, executable.
+// zipBinary writes a zip holding bin as name, executable, to a temporary
+// file beside out, renamed to out only once complete.
 func zipBinary(out, bin, name string) (err error) {
-	f, err := os.Create(out)
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, f.Close()) }()
+	defer func() {
+		err = errors.Join(err, f.Close())
+		if err == nil {
+			err = os.Rename(f.Name(), out)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
 	src, err := os.Open(bin)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package scfws
+package hub
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 
 // ErrNotFound is returned by a [Store] for a connection it does not hold
 // (never added, removed, or expired).
-var ErrNotFound = errors.New("scfws: connection not found")
+var ErrNotFound = errors.New("hub: connection not found")
 
 // ErrEmptyRoom is returned by a [Store] asked to join a room named "".
-var ErrEmptyRoom = errors.New("scfws: empty room name")
+var ErrEmptyRoom = errors.New("hub: empty room name")
 
 // DefaultTTL is how long a store keeps a connection that is neither touched
 // nor removed, when its options say 0. The cleanup function is best effort,
@@ -39,10 +39,10 @@ type Conn struct {
 // memory). Connection IDs are opaque strings that contain '+', '/' and '=';
 // room and user names are any non-empty strings. Implementations are safe
 // for concurrent use, and every connection expires TTL after it was added or
-// last touched. Run scfwstest.TestStore against an implementation.
+// last touched. Run hubtest.TestStore against an implementation.
 type Store interface {
 	// Add stores c (replacing a connection with the same ID, and dropping
-	// its rooms) and starts its TTL. An empty c.ID is ErrEmptyConnectionID.
+	// its rooms) and starts its TTL. An empty c.ID is scfws.ErrEmptyConnectionID.
 	Add(ctx context.Context, c Conn) error
 	// Remove deletes the connection, its room memberships and its place in
 	// its user's connections. ErrNotFound when it is not stored.

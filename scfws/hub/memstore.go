@@ -1,4 +1,4 @@
-package scfws
+package hub
 
 import (
 	"context"
@@ -6,17 +6,20 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/scfws/scfws-go/scfws"
 )
 
 // MemoryStore is a [Store] in this process's memory, for tests and the local
 // emulator. It is NOT shared between SCF instances or functions: in the
-// cloud, use a shared store such as redisstore. The zero value is ready to
-// use; it is safe for concurrent use.
+// cloud, use a shared store such as redisstore. Make it with
+// [NewMemoryStore]; it is safe for concurrent use.
 type MemoryStore struct {
 	// TTL is how long an untouched connection lives; 0 means DefaultTTL.
 	// Set it before first use.
 	TTL time.Duration
-	// Now is the clock; nil means time.Now. For tests.
+	// Now is the clock; nil means time.Now. Set it before first use (tests
+	// move it to expire connections without sleeping).
 	Now func() time.Time
 
 	mu    sync.Mutex
@@ -32,7 +35,13 @@ type memConn struct {
 }
 
 // NewMemoryStore returns an empty MemoryStore with the default TTL.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		conns: map[string]*memConn{},
+		rooms: map[string]map[string]struct{}{},
+		users: map[string]map[string]struct{}{},
+	}
+}
 
 func (s *MemoryStore) now() time.Time {
 	if s.Now != nil {
@@ -48,14 +57,14 @@ func (s *MemoryStore) ttl() time.Duration {
 	return DefaultTTL
 }
 
-// live returns the connection when stored and not expired, dropping it when
-// expired; s.mu is held.
-func (s *MemoryStore) live(id string) *memConn {
+// live returns the connection when stored and not expired at now, dropping
+// it when expired; s.mu is held.
+func (s *MemoryStore) live(id string, now time.Time) *memConn {
 	mc := s.conns[id]
 	if mc == nil {
 		return nil
 	}
-	if !s.now().Before(mc.expires) {
+	if !now.Before(mc.expires) {
 		s.drop(id, mc)
 		return nil
 	}
@@ -82,15 +91,10 @@ func (s *MemoryStore) drop(id string, mc *memConn) {
 // Add implements [Store].
 func (s *MemoryStore) Add(_ context.Context, c Conn) error {
 	if c.ID == "" {
-		return ErrEmptyConnectionID
+		return scfws.ErrEmptyConnectionID
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conns == nil {
-		s.conns = map[string]*memConn{}
-		s.rooms = map[string]map[string]struct{}{}
-		s.users = map[string]map[string]struct{}{}
-	}
 	if old := s.conns[c.ID]; old != nil {
 		s.drop(c.ID, old)
 	}
@@ -115,7 +119,7 @@ func addTo(sets map[string]map[string]struct{}, key, id string) {
 func (s *MemoryStore) Remove(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return ErrNotFound
 	}
@@ -127,7 +131,7 @@ func (s *MemoryStore) Remove(_ context.Context, id string) error {
 func (s *MemoryStore) Get(_ context.Context, id string) (Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return Conn{}, ErrNotFound
 	}
@@ -140,7 +144,7 @@ func (s *MemoryStore) Get(_ context.Context, id string) (Conn, error) {
 func (s *MemoryStore) Touch(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return ErrNotFound
 	}
@@ -155,7 +159,7 @@ func (s *MemoryStore) Join(_ context.Context, id, room string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return ErrNotFound
 	}
@@ -168,7 +172,7 @@ func (s *MemoryStore) Join(_ context.Context, id, room string) error {
 func (s *MemoryStore) Leave(_ context.Context, id, room string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return ErrNotFound
 	}
@@ -191,7 +195,7 @@ func (s *MemoryStore) Members(_ context.Context, room string) ([]string, error) 
 func (s *MemoryStore) Rooms(_ context.Context, id string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mc := s.live(id)
+	mc := s.live(id, s.now())
 	if mc == nil {
 		return nil, ErrNotFound
 	}
@@ -207,9 +211,10 @@ func (s *MemoryStore) UserConns(_ context.Context, userID string) ([]string, err
 
 // liveIDs lists the set's live connections, dropping expired ones; s.mu is held.
 func (s *MemoryStore) liveIDs(set map[string]struct{}) []string {
+	now := s.now()
 	out := make([]string, 0, len(set))
 	for _, id := range slices.Collect(maps.Keys(set)) {
-		if s.live(id) != nil {
+		if s.live(id, now) != nil {
 			out = append(out, id)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package redisstore is a [scfws.Store] on Redis (TencentDB for Redis, or
+// Package redisstore is a [hub.Store] on Redis (TencentDB for Redis, or
 // any Redis 6+ or Redis Cluster), through github.com/redis/go-redis/v9.
 //
 // # Layout

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/hub"
 )
 
 // Options configures a Store. A nil *Options means the zero value.
@@ -19,11 +20,11 @@ type Options struct {
 	// Prefix starts every key; it must not contain '{' or '}'.
 	// "" means "scfws".
 	Prefix string
-	// TTL is how long an untouched connection lives; 0 means scfws.DefaultTTL.
+	// TTL is how long an untouched connection lives; 0 means hub.DefaultTTL.
 	TTL time.Duration
 }
 
-// Store is a [scfws.Store] on Redis. It is safe for concurrent use.
+// Store is a [hub.Store] on Redis. It is safe for concurrent use.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -31,7 +32,7 @@ type Store struct {
 	now    func() time.Time
 }
 
-var _ scfws.Store = (*Store)(nil)
+var _ hub.Store = (*Store)(nil)
 
 // New returns a Store on rdb (a *redis.Client, *redis.ClusterClient or
 // any redis.UniversalClient). It does not contact Redis.
@@ -47,7 +48,7 @@ func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: prefix %q must not contain '{' or '}'", o.Prefix)
 	}
 	if o.TTL <= 0 {
-		o.TTL = scfws.DefaultTTL
+		o.TTL = hub.DefaultTTL
 	}
 	return &Store{rdb: rdb, prefix: o.Prefix, ttl: o.TTL, now: time.Now}, nil
 }
@@ -61,63 +62,8 @@ func (s *Store) userKey(u string) string   { return s.prefix + ":user:{" + escap
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
-// zaddSrc: KEYS: set. ARGV: score, member, ttl ms, mode. Adds (or, with
-// mode "xx", only updates) and keeps the set alive at least ttl. Pipelines
-// send it with EVAL: EVALSHA cannot fall back to EVAL inside a pipeline.
-const zaddSrc = `
-if ARGV[4] == 'xx' then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
-else
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return 1`
-
-// Scripts, each on the keys of one slot.
-var (
-	// KEYS: conn, rooms. ARGV: ttl ms, field, value, …
-	// Replaces the connection; returns {old user or false, old rooms}.
-	addScript = redis.NewScript(`
-local user = redis.call('HGET', KEYS[1], 'user')
-local rooms = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return {user, rooms}`)
-
-	// KEYS: conn, rooms. Deletes; returns false when absent, else {user, rooms}.
-	removeScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local user = redis.call('HGET', KEYS[1], 'user')
-local rooms = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
-return {user, rooms}`)
-
-	// KEYS: conn, rooms. ARGV: ttl ms. Returns false when absent, else {user, rooms}.
-	touchScript = redis.NewScript(`
-if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return false end
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return {redis.call('HGET', KEYS[1], 'user'), redis.call('SMEMBERS', KEYS[2])}`)
-
-	// KEYS: conn, rooms. ARGV: room. Returns the connection's PTTL, or -2 when absent.
-	joinScript = redis.NewScript(`
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then return -2 end
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ttl)
-return ttl`)
-
-	// KEYS: conn, rooms. ARGV: room. Returns 0 when the connection is absent.
-	leaveScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SREM', KEYS[2], ARGV[1])
-return 1`)
-
-	zaddScript = redis.NewScript(zaddSrc)
-)
-
-// Add implements [scfws.Store].
-func (s *Store) Add(ctx context.Context, c scfws.Conn) error {
+// Add implements [hub.Store].
+func (s *Store) Add(ctx context.Context, c hub.Conn) error {
 	if c.ID == "" {
 		return scfws.ErrEmptyConnectionID
 	}
@@ -180,11 +126,11 @@ func (s *Store) unlink(ctx context.Context, id, user string, rooms []string) err
 	return err
 }
 
-// Remove implements [scfws.Store].
+// Remove implements [hub.Store].
 func (s *Store) Remove(ctx context.Context, id string) error {
 	res, err := removeScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}).Slice()
 	if errors.Is(err, redis.Nil) {
-		return scfws.ErrNotFound
+		return hub.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("redisstore: remove %q: %w", id, err)
@@ -196,33 +142,33 @@ func (s *Store) Remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// Get implements [scfws.Store].
-func (s *Store) Get(ctx context.Context, id string) (scfws.Conn, error) {
+// Get implements [hub.Store].
+func (s *Store) Get(ctx context.Context, id string) (hub.Conn, error) {
 	h, err := s.rdb.HGetAll(ctx, s.connKey(id)).Result()
 	if err != nil {
-		return scfws.Conn{}, fmt.Errorf("redisstore: get %q: %w", id, err)
+		return hub.Conn{}, fmt.Errorf("redisstore: get %q: %w", id, err)
 	}
 	if len(h) == 0 {
-		return scfws.Conn{}, scfws.ErrNotFound
+		return hub.Conn{}, hub.ErrNotFound
 	}
-	c := scfws.Conn{ID: id, UserID: h["user"], Subprotocol: h["proto"], SourceIP: h["ip"]}
+	c := hub.Conn{ID: id, UserID: h["user"], Subprotocol: h["proto"], SourceIP: h["ip"]}
 	if at, err := time.Parse(time.RFC3339Nano, h["at"]); err == nil {
 		c.ConnectedAt = at
 	}
 	if m := h["meta"]; m != "" && m != "null" {
 		if err := json.Unmarshal([]byte(m), &c.Meta); err != nil {
-			return scfws.Conn{}, fmt.Errorf("redisstore: get %q: meta: %w", id, err)
+			return hub.Conn{}, fmt.Errorf("redisstore: get %q: meta: %w", id, err)
 		}
 	}
 	return c, nil
 }
 
-// Touch implements [scfws.Store]: it restarts the TTL of the connection's
+// Touch implements [hub.Store]: it restarts the TTL of the connection's
 // keys and moves its expiry in its rooms and user set.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	res, err := touchScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}, ms(s.ttl)).Slice()
 	if errors.Is(err, redis.Nil) {
-		return scfws.ErrNotFound
+		return hub.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("redisstore: touch %q: %w", id, err)
@@ -244,10 +190,10 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 	return nil
 }
 
-// Join implements [scfws.Store].
+// Join implements [hub.Store].
 func (s *Store) Join(ctx context.Context, id, room string) error {
 	if room == "" {
-		return fmt.Errorf("redisstore: join %q: %w", id, scfws.ErrEmptyRoom)
+		return hub.ErrEmptyRoom
 	}
 	keys := []string{s.connKey(id), s.roomsKey(id)}
 	ttl, err := joinScript.Run(ctx, s.rdb, keys, room).Int64()
@@ -255,7 +201,7 @@ func (s *Store) Join(ctx context.Context, id, room string) error {
 		return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
 	}
 	if ttl < 0 {
-		return scfws.ErrNotFound
+		return hub.ErrNotFound
 	}
 	exp := s.now().Add(time.Duration(ttl) * time.Millisecond).UnixMilli()
 	if err := zaddScript.Run(ctx, s.rdb, []string{s.roomKey(room)}, exp, id, ttl, "").Err(); err != nil {
@@ -270,12 +216,12 @@ func (s *Store) Join(ctx context.Context, id, room string) error {
 		if err := s.rdb.ZRem(ctx, s.roomKey(room), id).Err(); err != nil {
 			return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
 		}
-		return scfws.ErrNotFound
+		return hub.ErrNotFound
 	}
 	return nil
 }
 
-// Leave implements [scfws.Store].
+// Leave implements [hub.Store].
 func (s *Store) Leave(ctx context.Context, id, room string) error {
 	ok, err := leaveScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}, room).Int64()
 	if err != nil {
@@ -285,12 +231,12 @@ func (s *Store) Leave(ctx context.Context, id, room string) error {
 		return fmt.Errorf("redisstore: leave %q from %q: %w", id, room, err)
 	}
 	if ok == 0 {
-		return scfws.ErrNotFound
+		return hub.ErrNotFound
 	}
 	return nil
 }
 
-// Members implements [scfws.Store]; it also prunes expired members.
+// Members implements [hub.Store]; it also prunes expired members.
 func (s *Store) Members(ctx context.Context, room string) ([]string, error) {
 	ids, err := s.live(ctx, s.roomKey(room))
 	if err != nil {
@@ -299,7 +245,7 @@ func (s *Store) Members(ctx context.Context, room string) ([]string, error) {
 	return ids, nil
 }
 
-// UserConns implements [scfws.Store]; it also prunes expired connections.
+// UserConns implements [hub.Store]; it also prunes expired connections.
 func (s *Store) UserConns(ctx context.Context, userID string) ([]string, error) {
 	ids, err := s.live(ctx, s.userKey(userID))
 	if err != nil {
@@ -324,7 +270,7 @@ func (s *Store) live(ctx context.Context, key string) ([]string, error) {
 	return rng.Val(), nil
 }
 
-// Rooms implements [scfws.Store].
+// Rooms implements [hub.Store].
 func (s *Store) Rooms(ctx context.Context, id string) ([]string, error) {
 	var exists *redis.IntCmd
 	var rooms *redis.StringSliceCmd
@@ -337,7 +283,7 @@ func (s *Store) Rooms(ctx context.Context, id string) ([]string, error) {
 		return nil, fmt.Errorf("redisstore: rooms of %q: %w", id, err)
 	}
 	if exists.Val() == 0 {
-		return nil, scfws.ErrNotFound
+		return nil, hub.ErrNotFound
 	}
 	return rooms.Val(), nil
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scfws/scfws-go/internal/redistest"
-	"github.com/scfws/scfws-go/scfws"
-	"github.com/scfws/scfws-go/scfws/redisstore"
-	"github.com/scfws/scfws-go/scfws/scfwstest"
+	"github.com/scfws/scfws-go/scfws/hub"
+	"github.com/scfws/scfws-go/scfws/hub/hubtest"
+	"github.com/scfws/scfws-go/scfws/hub/redisstore"
 )
 
 // redisAddr is the server every test in this package uses: a real
@@ -47,7 +47,7 @@ func newStore(t testing.TB, ttl time.Duration) (*redisstore.Store, *redis.Client
 }
 
 func TestConformance(t *testing.T) {
-	scfwstest.TestStore(t, func(t *testing.T, ttl time.Duration) scfws.Store {
+	hubtest.TestStore(t, func(t *testing.T, ttl time.Duration) hub.Store {
 		s, _ := newStore(t, ttl)
 		return s
 	})
@@ -56,7 +56,7 @@ func TestConformance(t *testing.T) {
 func TestKeyLayout(t *testing.T) {
 	s, rdb := newStore(t, time.Hour)
 	ctx := context.Background()
-	require.NoError(t, s.Add(ctx, scfws.Conn{ID: "k+/9{x}%=", UserID: "u{1}"}))
+	require.NoError(t, s.Add(ctx, hub.Conn{ID: "k+/9{x}%=", UserID: "u{1}"}))
 	require.NoError(t, s.Join(ctx, "k+/9{x}%=", "lobby"))
 	prefix := fmt.Sprintf("t%d:", prefixes.Load())
 	keys, err := rdb.Keys(ctx, prefix+"*").Result()
@@ -91,9 +91,9 @@ func TestRedisDown(t *testing.T) {
 	defer rdb.Close()
 	s, err := redisstore.New(rdb, nil)
 	require.NoError(t, err)
-	err = s.Add(context.Background(), scfws.Conn{ID: "a"})
+	err = s.Add(context.Background(), hub.Conn{ID: "a"})
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, scfws.ErrNotFound)
+	assert.NotErrorIs(t, err, hub.ErrNotFound)
 	_, err = s.Members(context.Background(), "r")
 	require.Error(t, err)
 }

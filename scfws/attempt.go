@@ -1,0 +1,143 @@
+package scfws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"time"
+)
+
+// push sends one body, retrying only what never reached the gateway.
+func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedPush) error {
+	if connectionID == "" {
+		return &PushError{Err: ErrEmptyConnectionID}
+	}
+	start := time.Now()
+	pushURL, err := c.resolve(ctx)
+	if err != nil {
+		perr := &PushError{ConnectionID: connectionID, Err: fmt.Errorf("%w: %w", ErrPushUnavailable, err)}
+		c.log(ctx, connectionID, enc, 0, perr, 0, time.Since(start))
+		return perr
+	}
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.Timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	body := enc.body(make([]byte, 0, 64+len(connectionID)+len(enc.suffix)), connectionID)
+	attempts, status := 0, 0
+	var perr *PushError
+	for {
+		attempts++
+		var retry bool
+		status, perr, retry = c.attempt(ctx, pushURL, connectionID, body)
+		if !retry || attempts > dialRetries || !wait(ctx, dialBackoff<<(attempts-1)) {
+			break
+		}
+	}
+	c.log(ctx, connectionID, enc, status, perr, attempts, time.Since(start))
+	if perr == nil {
+		return nil
+	}
+	return perr
+}
+
+// attempt makes one request and classifies its outcome; retry is set only
+// when the request provably never left (the gateway could not be dialled).
+func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, body []byte) (int, *PushError, bool) {
+	resp, err := c.rc.R().SetContext(ctx).SetBody(body).SetDoNotParseResponse(true).Post(pushURL)
+	if err != nil {
+		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
+	}
+	raw := resp.RawBody()
+	buf := c.answers.Get().(*bytes.Buffer)
+	defer c.answers.Put(buf)
+	buf.Reset()
+	lr := &io.LimitedReader{R: raw, N: maxAnswerBytes}
+	_, rerr := buf.ReadFrom(lr)
+	lr.N = 4 * maxAnswerBytes
+	_, _ = io.Copy(io.Discard, lr) // let the connection be reused
+	_ = raw.Close()
+	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), buf.Bytes(), rerr), false
+}
+
+// transportError is a request that got no answer.
+func transportError(ctx context.Context, connectionID string, err error) *PushError {
+	pe := &PushError{ConnectionID: connectionID}
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		pe.Err = fmt.Errorf("%w: %w", context.Canceled, err)
+	case ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout():
+		pe.Err = fmt.Errorf("%w: %w", ErrPushTimeout, err)
+	default:
+		pe.Err = fmt.Errorf("%w: %w", ErrPushUnavailable, err)
+	}
+	return pe
+}
+
+// isDialFailure reports whether err happened while connecting, before any
+// byte of the request was written, for a reason a retry may cure (not a
+// name that does not resolve, nor TLS).
+func isDialFailure(err error) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return false
+	}
+	var dns *net.DNSError
+	return !errors.As(err, &dns) || !dns.IsNotFound
+}
+
+// wait sleeps a jittered d unless ctx ends first or its deadline comes
+// sooner; it reports whether the whole wait happened.
+func wait(ctx context.Context, d time.Duration) bool {
+	d = d/2 + rand.N(d/2+1)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (c *PushClient) log(ctx context.Context, id string, enc encodedPush, status int, perr *PushError, attempts int, latency time.Duration) {
+	if c.opts.Logger == nil || !c.opts.Logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	action := ActionDataSend
+	if enc.closing {
+		action = ActionClosing
+	}
+	attrs := []slog.Attr{
+		slog.String("action", string(action)),
+		slog.String("secConnectionID", id),
+		slog.Duration("latency", latency),
+		slog.Int("attempts", attempts),
+		slog.Int("status", status),
+	}
+	if perr != nil {
+		attrs = append(attrs, slog.Int("errNo", perr.ErrNo), slog.String("err", perr.Error()))
+	}
+	if c.opts.LogData && !enc.closing {
+		attrs = append(attrs, slog.String("data", enc.data))
+	}
+	c.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "scfws: push", attrs...)
+}
+
+// quietLogger keeps resty from writing to stderr: this package never logs
+// by itself.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}

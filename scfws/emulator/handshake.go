@@ -1,0 +1,155 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/scfwstest"
+)
+
+// refusal is why a handshake was refused.
+type refusal struct {
+	status int
+	reason string
+}
+
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if s.isClosing() {
+		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if !isUpgrade(r) { // no function runs for what is not a WebSocket handshake
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this is a WebSocket endpoint: connect with a WebSocket client", http.StatusUpgradeRequired)
+		return
+	}
+	start := time.Now()
+	ev := s.registerEvent(r)
+	id := ev.ConnectionID()
+	answer, ref := s.register(context.Background(), ev)
+	if ref != nil {
+		s.log.Warn("emulator: connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
+			"latency", time.Since(start))
+		http.Error(w, ref.reason, ref.status)
+		return
+	}
+	c := newClient(s, id)
+	if !s.add(c) {
+		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		s.cleanup(id) // the register function accepted it
+		return
+	}
+	ws, err := websocket.Accept(w, r, acceptOptions(answer))
+	if err != nil {
+		s.log.Warn("emulator: handshake failed", "secConnectionID", id, "err", err)
+		c.finish()
+		return
+	}
+	ws.SetReadLimit(s.opts.MaxMessageSize)
+	c.accepted(ws)
+	s.log.Info("emulator: connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
+		"latency", time.Since(start))
+	c.serve()
+}
+
+// isUpgrade reports whether r asks for a WebSocket (RFC 6455 §4.2.1).
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		r.Header.Get("Sec-WebSocket-Key") != ""
+}
+
+// acceptOptions answers the handshake as the register function did.
+func acceptOptions(answer *scfws.RegisterWebSocket) *websocket.AcceptOptions {
+	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	if answer == nil {
+		return opts
+	}
+	if p := answer.SecWebSocketProtocol; p != "" {
+		opts.Subprotocols = []string{p}
+	}
+	for _, ext := range scfws.ParseExtensions(answer.SecWebSocketExtensions) {
+		if ext.Name == "permessage-deflate" {
+			opts.CompressionMode = websocket.CompressionContextTakeover
+			for _, p := range ext.Params {
+				if p.Name == "server_no_context_takeover" {
+					opts.CompressionMode = websocket.CompressionNoContextTakeover
+				}
+			}
+		}
+	}
+	return opts
+}
+
+// registerEvent builds the register event from the handshake, as the
+// gateway does: the client's raw negotiation headers only when it sent them.
+func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
+	ev := scfwstest.NewRegisterEvent(scfwstest.NewConnectionID())
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	rc := ev.RequestContext
+	rc.ServiceID, rc.Path, rc.HTTPMethod, rc.RequestID = "service-local", s.api, r.Method, newRequestID()
+	rc.SourceIP, rc.Stage = host, s.stage
+	ev.WebSocket.SecWebSocketProtocol = strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")
+	ev.WebSocket.SecWebSocketExtensions = strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", ")
+	return ev
+}
+
+// register invokes the register function and checks its answer: the
+// websocket object of an accepting answer (nil for no register function).
+func (s *Server) register(ctx context.Context, ev *scfws.RegisterEvent) (*scfws.RegisterWebSocket, *refusal) {
+	if s.count() >= s.opts.MaxConnections {
+		return nil, &refusal{http.StatusServiceUnavailable, fmt.Sprintf("too many connections (max %d)", s.opts.MaxConnections)}
+	}
+	if s.fns.Register == nil {
+		return nil, nil
+	}
+	payload, _ := json.Marshal(ev)
+	start := time.Now()
+	out, err := s.invoke(ctx, "register", s.fns.Register, payload)
+	s.logEvent(ev.WebSocket.Action, ev.ConnectionID(), start, err, "")
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, &refusal{http.StatusGatewayTimeout, "register function timed out"}
+	}
+	if err != nil {
+		return nil, &refusal{http.StatusBadGateway, "register function failed: " + err.Error()}
+	}
+	var resp scfws.Response
+	if err := json.Unmarshal(out, &resp); err != nil || !hasErrNo(out) {
+		return nil, &refusal{http.StatusBadGateway, fmt.Sprintf("register function answered %q, not a register response", out)}
+	}
+	if resp.ErrNo != 0 {
+		return nil, &refusal{http.StatusForbidden, fmt.Sprintf("refused by the register function: errNo %d: %s", resp.ErrNo, resp.ErrMsg)}
+	}
+	if resp.WebSocket != nil && resp.WebSocket.SecWebSocketProtocol != "" {
+		p := resp.WebSocket.SecWebSocketProtocol
+		if offered := scfws.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol); !slices.Contains(offered, p) {
+			return nil, &refusal{http.StatusBadGateway, fmt.Sprintf(
+				"register function answered subprotocol %q, which is not one token the client offered (%q)",
+				p, ev.WebSocket.SecWebSocketProtocol)}
+		}
+	}
+	return resp.WebSocket, nil
+}
+
+// hasErrNo reports whether a JSON object answer has the errNo key the
+// gateway requires.
+func hasErrNo(out []byte) bool {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(out, &keys) != nil {
+		return false
+	}
+	_, ok := keys["errNo"]
+	return ok
+}

@@ -1,0 +1,27 @@
+// Package hub keeps connection state for scfws functions and fans messages
+// out to it: SCF instances share no memory, and the three functions never
+// do, so state lives in a [Store] that every instance reaches.
+//
+// # Stores
+//
+// A [Store] holds connections ([Conn]), the rooms they joined and the users
+// they belong to. Every connection expires TTL after it was added or last
+// touched ([DefaultTTL] unless configured), because the cleanup function is
+// best effort. [NewMemoryStore] is in-process, for tests and the emulator;
+// package redisstore is the store for the cloud; package hubtest is the
+// conformance suite every Store passes.
+//
+// # Hub
+//
+// A [Hub] joins a Store and a scfws.PushClient: [Hub.Register] and
+// [Hub.Cleanup] do the bookkeeping of the register and cleanup events,
+// [Hub.Send], [Hub.SendRoom] and [Hub.SendUser] push and prune every
+// connection the gateway refused, [Hub.Disconnect] closes a client and
+// forgets it. Sends to many report failures as a *scfws.BroadcastError.
+//
+// # Errors
+//
+// Stores return [ErrNotFound] for a connection they do not hold,
+// [ErrEmptyRoom] for a room named "", and scfws.ErrEmptyConnectionID for a
+// connection without an ID; other errors are the backend's, wrapped.
+package hub

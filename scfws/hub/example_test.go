@@ -1,0 +1,38 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/hub"
+	"github.com/scfws/scfws-go/scfws/scfwstest"
+)
+
+// A chat room: the hub lists the room in the store and pushes to everyone
+// but the sender, pruning connections the gateway says are gone.
+func ExampleHub_SendRoom() {
+	gw := scfwstest.NewGateway()
+	defer gw.Close()
+	gw.SetRule("gone", scfwstest.Rule{ErrNo: 1, ErrMsg: "no such connection"})
+	push, _ := scfws.NewPushClient(gw.URL, nil)
+	store := hub.NewMemoryStore()
+	h := hub.New(store, push, nil)
+	ctx := context.Background()
+
+	for _, id := range []string{"ann", "bob", "gone"} {
+		_ = h.Register(ctx, scfwstest.NewRegisterEvent(id), "", nil)
+		_ = store.Join(ctx, id, "lobby")
+	}
+	err := h.SendRoom(ctx, "lobby", scfws.Text("ann: hi"), "ann")
+	var be *scfws.BroadcastError
+	if errors.As(err, &be) {
+		fmt.Println(be.Sent, "sent, pruned:", be.Pruned)
+	}
+	members, _ := store.Members(ctx, "lobby")
+	fmt.Println(len(members), "members left")
+	// Output:
+	// 1 sent, pruned: [gone]
+	// 2 members left
+}

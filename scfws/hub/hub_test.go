@@ -1,0 +1,179 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/hub"
+	"github.com/scfws/scfws-go/scfws/scfwstest"
+)
+
+// newHub returns a hub on a memory store and a fake gateway.
+func newHub(t *testing.T, store hub.Store) (*hub.Hub, *scfwstest.Gateway) {
+	t.Helper()
+	g := scfwstest.NewGateway()
+	t.Cleanup(g.Close)
+	push, err := scfws.NewPushClient(g.URL, nil)
+	require.NoError(t, err)
+	return hub.New(store, push, nil), g
+}
+
+func register(t *testing.T, h *hub.Hub, store hub.Store, id, user, room string) {
+	t.Helper()
+	ev := scfwstest.NewRegisterEvent(id)
+	require.NoError(t, h.Register(context.Background(), ev, user, map[string]string{"nick": id}))
+	if room != "" {
+		require.NoError(t, store.Join(context.Background(), id, room))
+	}
+}
+
+func members(t *testing.T, store hub.Store, room string) []string {
+	t.Helper()
+	m, err := store.Members(context.Background(), room)
+	require.NoError(t, err)
+	sort.Strings(m)
+	return m
+}
+
+// TestHubSendRoomPrunesExactlyTheRefused: every answer but success prunes;
+// no answer (a dropped connection) does not.
+func TestHubSendRoomPrunesExactlyTheRefused(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	for i := range 8 {
+		register(t, h, store, fmt.Sprintf("c%d+/=", i), "", "lobby")
+	}
+	g.SetRule("c2+/=", scfwstest.Rule{Status: 400})                   // refused
+	g.SetRule("c3+/=", scfwstest.Rule{ErrNo: 1, ErrMsg: "not found"}) // refused: errNo
+	g.SetRule("c4+/=", scfwstest.Rule{Status: 503})                   // refused: non-200
+	g.SetRule("c5+/=", scfwstest.Rule{Body: "<html>"})                // refused: not the gateway's answer
+	g.SetRule("c6+/=", scfwstest.Rule{Drop: true})                    // no answer: kept
+
+	err := h.SendRoom(context.Background(), "lobby", scfws.Text("hi"), "c0+/=")
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, 2, be.Sent)
+	assert.Len(t, be.Failed, 5)
+	sort.Strings(be.Pruned)
+	assert.Equal(t, []string{"c2+/=", "c3+/=", "c4+/=", "c5+/="}, be.Pruned)
+	require.ErrorIs(t, be.Failed["c6+/="], scfws.ErrPushUnavailable)
+	assert.Empty(t, g.PushesTo("c0+/="), "the sender is skipped")
+	assert.Equal(t, []string{"c0+/=", "c1+/=", "c6+/=", "c7+/="}, members(t, store, "lobby"))
+}
+
+// TestHubNoPruneWithoutAnswer: an unreachable gateway empties no store.
+func TestHubNoPruneWithoutAnswer(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	for _, id := range []string{"a", "b", "c"} {
+		register(t, h, store, id, "u", "r")
+	}
+	g.Close()
+	err := h.SendRoom(context.Background(), "r", scfws.Text("x"))
+	require.ErrorIs(t, err, scfws.ErrPushUnavailable)
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok)
+	assert.Empty(t, be.Pruned)
+	assert.Equal(t, []string{"a", "b", "c"}, members(t, store, "r"))
+	require.ErrorIs(t, h.Send(context.Background(), "a", scfws.Text("x")), scfws.ErrPushUnavailable)
+	assert.Equal(t, []string{"a", "b", "c"}, members(t, store, "r"))
+}
+
+func TestHubSendUser(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	register(t, h, store, "phone", "ann", "")
+	register(t, h, store, "laptop", "ann", "")
+	register(t, h, store, "other", "bob", "")
+	require.NoError(t, h.SendUser(context.Background(), "ann", scfws.Binary([]byte("x"))))
+	assert.Len(t, g.PushesTo("phone"), 1)
+	assert.Len(t, g.PushesTo("laptop"), 1)
+	assert.Empty(t, g.PushesTo("other"))
+}
+
+func TestHubSendPrunesOne(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	register(t, h, store, "gone", "", "r")
+	register(t, h, store, "here", "", "r")
+	g.SetRule("gone", scfwstest.Rule{Status: 404, ErrNo: 1001})
+	require.ErrorIs(t, h.Send(context.Background(), "gone", scfws.Text("x")), scfws.ErrPushRefused)
+	require.NoError(t, h.Send(context.Background(), "here", scfws.Text("x")))
+	assert.Equal(t, []string{"here"}, members(t, store, "r"))
+}
+
+func TestHubRegisterCleanupDisconnect(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	ctx := context.Background()
+	const id = "k+/9aJAf4vzaVAkNUdHLZA=="
+	ev := scfwstest.NewRegisterEvent(id)
+	ev.RequestContext.SourceIP = "10.9.8.7"
+	ev.Negotiated.Subprotocol = "chat"
+	require.NoError(t, h.Register(ctx, ev, "ann", map[string]string{"nick": "Ann"}))
+	c, err := store.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "ann", c.UserID)
+	assert.Equal(t, "chat", c.Subprotocol)
+	assert.Equal(t, "10.9.8.7", c.SourceIP)
+	assert.False(t, c.ConnectedAt.IsZero())
+	assert.Equal(t, "Ann", c.Meta["nick"])
+
+	cl := scfwstest.NewCleanupEvent(id)
+	require.NoError(t, h.Cleanup(ctx, cl))
+	require.NoError(t, h.Cleanup(ctx, cl), "cleanup twice is fine")
+	_, err = store.Get(ctx, id)
+	require.ErrorIs(t, err, hub.ErrNotFound)
+
+	register(t, h, store, "kick", "", "r")
+	g.SetRule("kick", scfwstest.Rule{Status: 400})
+	require.ErrorIs(t, h.Disconnect(ctx, "kick"), scfws.ErrPushRefused)
+	_, err = store.Get(ctx, "kick")
+	require.ErrorIs(t, err, hub.ErrNotFound, "removed whatever the push answered")
+	assert.Equal(t, scfws.ActionClosing, g.PushesTo("kick")[0].Action)
+}
+
+func TestHubStoreErrors(t *testing.T) {
+	h, g := newHub(t, failingStore{hub.NewMemoryStore()})
+	ctx := context.Background()
+	require.ErrorIs(t, h.SendRoom(ctx, "r", scfws.Text("x")), errStoreDown)
+	require.ErrorIs(t, h.SendUser(ctx, "u", scfws.Text("x")), errStoreDown)
+
+	g.SetRule("a", scfwstest.Rule{Status: 400})
+	err := h.Send(ctx, "a", scfws.Text("x"))
+	require.ErrorIs(t, err, scfws.ErrPushRefused)
+	require.ErrorIs(t, err, errStoreDown, "a failed prune is reported")
+
+	// a room listed, then a refused push whose prune fails
+	mem := hub.NewMemoryStore()
+	h, g = newHub(t, removeFails{mem})
+	register(t, h, mem, "b", "", "r")
+	g.SetRule("b", scfwstest.Rule{Status: 400})
+	err = h.SendRoom(ctx, "r", scfws.Text("x"))
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	require.ErrorIs(t, be.Failed["b"], scfws.ErrPushRefused)
+	require.ErrorIs(t, be.Failed["b"], errStoreDown, "the failed prune is reported with its push")
+	assert.Empty(t, be.Pruned)
+
+	require.Error(t, h.Send(ctx, "a", scfws.Message{DataType: "blob"}), "an invalid message")
+}
+
+var errStoreDown = errors.New("store down")
+
+type failingStore struct{ hub.Store }
+
+func (failingStore) Members(context.Context, string) ([]string, error)   { return nil, errStoreDown }
+func (failingStore) UserConns(context.Context, string) ([]string, error) { return nil, errStoreDown }
+func (failingStore) Remove(context.Context, string) error                { return errStoreDown }
+
+type removeFails struct{ hub.Store }
+
+func (removeFails) Remove(context.Context, string) error { return errStoreDown }
