@@ -195,11 +195,17 @@ func TestTransmissionAndCleanupHandlers(t *testing.T) {
 var errBoom = errors.New("boom")
 
 func TestStreamHandlersMalformed(t *testing.T) {
-	for _, payload := range []string{``, `{`, `[1]`, `{"websocket":1}`, `{}`} {
-		_, err := NewTransmissionHandler(nil).Invoke(context.Background(), []byte(payload))
-		assert.Error(t, err, payload)
-		_, err = NewCleanupHandler(nil).Invoke(context.Background(), []byte(payload))
-		assert.Error(t, err, payload)
+	cases := map[string]error{
+		``: ErrMalformedEvent, `{`: ErrMalformedEvent, `[1]`: ErrMalformedEvent, `{"websocket":1}`: ErrMalformedEvent,
+		`{}`: ErrMissingWebSocket, `{"websocket":{"action":"hello","secConnectionID":"a"}}`: ErrWrongAction,
+	}
+	for payload, want := range cases {
+		out, err := NewTransmissionHandler(nil).Invoke(context.Background(), []byte(payload))
+		require.ErrorIs(t, err, want, payload)
+		assert.Nil(t, out)
+		out, err = NewCleanupHandler(nil).Invoke(context.Background(), []byte(payload))
+		require.ErrorIs(t, err, want, payload)
+		assert.Nil(t, out)
 	}
 }
 

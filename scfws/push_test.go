@@ -98,7 +98,7 @@ func TestPushRefusesEmptyConnectionID(t *testing.T) {
 	require.ErrorIs(t, c.Send(context.Background(), "", scfws.Text("x")), scfws.ErrEmptyConnectionID)
 	require.ErrorIs(t, c.Disconnect(context.Background(), ""), scfws.ErrEmptyConnectionID)
 	require.ErrorIs(t, c.Broadcast(context.Background(), []string{""}, scfws.Text("x")), scfws.ErrEmptyConnectionID)
-	require.Error(t, c.Send(context.Background(), connID, scfws.Message{DataType: "blob"}), "an invalid message")
+	require.ErrorContains(t, c.Send(context.Background(), connID, scfws.Message{DataType: "blob"}), `dataType "blob"`)
 	assert.Equal(t, 0, g.Requests())
 }
 

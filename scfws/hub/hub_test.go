@@ -163,7 +163,7 @@ func TestHubStoreErrors(t *testing.T) {
 	require.ErrorIs(t, be.Failed["b"], errStoreDown, "the failed prune is reported with its push")
 	assert.Empty(t, be.Pruned)
 
-	require.Error(t, h.Send(ctx, "a", scfws.Message{DataType: "blob"}), "an invalid message")
+	require.ErrorContains(t, h.Send(ctx, "a", scfws.Message{DataType: "blob"}), `dataType "blob"`)
 }
 
 var errStoreDown = errors.New("store down")

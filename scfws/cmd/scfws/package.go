@@ -65,7 +65,7 @@ func zipBinary(out, bin, name string) (err error) {
 		return err
 	}
 	defer func() {
-		err = errors.Join(err, f.Close())
+		err = errors.Join(err, f.Chmod(0o644), f.Close())
 		if err == nil {
 			err = os.Rename(f.Name(), out)
 		}
