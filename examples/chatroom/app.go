@@ -19,6 +19,7 @@ import (
 //	                 {"type":"join","room":"games"}  leave the current room, enter another
 //	                 {"type":"nick","nick":"bob"}    change the nickname
 //	                 {"type":"say","text":"hi"}      to everyone in the room
+//	                 {"type":"kick","nick":"bob"}    close bob's connections in the room
 //	server → client  {"type":"welcome","nick":…,"room":…,"members":n}
 //	                 {"type":"message","room":…,"from":…,"text":…}
 //	                 {"type":"notice","room":…,"text":…,"members":n}   joins and leaves
@@ -132,6 +133,8 @@ func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) er
 			return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
 		}
 		return c.toRoom(ctx, rooms[0], serverMsg{Type: "message", Room: rooms[0], From: c.nick(ctx, id), Text: text})
+	case "kick":
+		return c.kick(ctx, id, strings.TrimSpace(m.Nick))
 	}
 	return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("unknown message type %q", m.Type)})
 }
@@ -152,6 +155,37 @@ func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
 		}
 	}
 	return nil
+}
+
+// kick closes the connections of the user called nick in the sender's room
+// (a server-side close: the gateway runs no cleanup for it, so they are
+// removed from the store here) and tells the room.
+func (c *chat) kick(ctx context.Context, id, nick string) error {
+	rooms, err := c.store.Rooms(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(rooms) == 0 {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
+	}
+	members, err := c.store.Members(ctx, rooms[0])
+	if err != nil {
+		return err
+	}
+	kicked := 0
+	for _, m := range members {
+		if m == id || c.nick(ctx, m) != nick {
+			continue
+		}
+		if err := c.ignoreGone(ctx, c.hub.Disconnect(ctx, m)); err != nil {
+			return err
+		}
+		kicked++
+	}
+	if kicked == 0 {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, rooms[0])})
+	}
+	return c.notice(ctx, rooms[0], nick+" was kicked by "+c.nick(ctx, id))
 }
 
 // errBadNick is answered to the user, not failed.
@@ -276,13 +310,29 @@ func (c *chat) tell(ctx context.Context, id string, m serverMsg) error {
 	return c.ignoreGone(ctx, c.hub.Send(ctx, id, msg))
 }
 
-// toRoom pushes m to everyone in room; the hub prunes those who are gone.
+// toRoom pushes m to everyone in room; the hub prunes those who are gone
+// (closed without a cleanup: the idle timeout, a dropped client), and the
+// room then hears of it, with its corrected head count.
 func (c *chat) toRoom(ctx context.Context, room string, m serverMsg) error {
-	msg, err := scfws.JSON(m)
-	if err != nil {
-		return err
+	for range 3 { // a notice may find more connections gone
+		msg, err := scfws.JSON(m)
+		if err != nil {
+			return err
+		}
+		err = c.hub.SendRoom(ctx, room, msg)
+		be, ok := errors.AsType[*scfws.BroadcastError](err)
+		if !ok || len(be.Pruned) == 0 {
+			return c.ignoreGone(ctx, err)
+		}
+		c.warn(ctx, err)
+		members, err := c.store.Members(ctx, room)
+		if err != nil {
+			return err
+		}
+		lost := fmt.Sprintf("%d connection(s) lost in %s", len(be.Pruned), room)
+		m = serverMsg{Type: "notice", Room: room, Text: lost, Members: len(members)}
 	}
-	return c.ignoreGone(ctx, c.hub.SendRoom(ctx, room, msg))
+	return nil
 }
 
 // ignoreGone keeps push failures from failing the invocation, which would

@@ -23,7 +23,7 @@ import (
 // DevTools protocol) as "alice" and chats with "bob" on a Go client.
 // Set SCFWS_SCREENSHOT=file.png to keep a screenshot of alice's page.
 func TestBrowserChat(t *testing.T) {
-	srv := startChat(t)
+	srv := startChat(t, time.Minute)
 	page := openPage(t, fmt.Sprintf("http://%s/?nick=alice&autoconnect=1", srv.Addr()))
 	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
 
@@ -50,6 +50,42 @@ func TestBrowserChat(t *testing.T) {
 	require.NoError(t, srv.Shutdown(ctx))
 	page.waitFor(`document.getElementById("status").dataset.state === "error"`)
 	assert.Contains(t, page.evalString(`document.getElementById("status").textContent`), "connection lost")
+}
+
+// TestBrowserHeadCounts: the page's head count follows people leaving in
+// every way, on the emulator's strict defaults: a closed tab, a kick typed
+// on the page, an idle timeout.
+func TestBrowserHeadCounts(t *testing.T) {
+	srv := startChat(t, testIdle)
+	page := openPage(t, fmt.Sprintf("http://%s/?nick=alice&autoconnect=1", srv.Addr()))
+	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
+	here := func(n int) string { return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n) }
+	say := func(text string) {
+		page.eval(fmt.Sprintf(`document.getElementById("text").value = %q; document.getElementById("send").click(); true`, text))
+	}
+	bob, carol, dave := join(t, srv, "bob"), join(t, srv, "carol"), join(t, srv, "dave")
+	page.waitFor(here(4))
+
+	require.NoError(t, carol.c.Close(websocket.StatusGoingAway, "tab closed"))
+	page.waitFor(`document.getElementById("log").innerText.includes("carol left lobby") && ` + here(3))
+
+	say("/kick bob")
+	page.waitFor(`document.getElementById("log").innerText.includes("bob was kicked by alice") && ` + here(2))
+	assert.Equal(t, websocket.StatusNormalClosure, closeCode(bob))
+
+	daveGone := make(chan websocket.StatusCode, 1)
+	go func() { daveGone <- closeCode(dave) }()
+	for waiting := true; waiting; {
+		select {
+		case code := <-daveGone:
+			assert.Equal(t, websocket.StatusGoingAway, code)
+			waiting = false
+		case <-time.After(testIdle / 4):
+			say("still here") // alice stays active
+		}
+	}
+	say("anyone left?")
+	page.waitFor(`document.getElementById("log").innerText.includes("connection(s) lost in lobby") && ` + here(1))
 }
 
 // chromium finds the browser; without one the test fails on CI and is

@@ -15,9 +15,9 @@ import (
 	"github.com/scfws/scfws-go/scfws/emulator"
 )
 
-func startChat(t *testing.T) *emulator.Server {
+func startChat(t *testing.T, idle time.Duration) *emulator.Server {
 	t.Helper()
-	srv, err := startLocal(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), false)
+	srv, err := startLocal(context.Background(), "127.0.0.1:0", idle, slog.New(slog.DiscardHandler), false)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -91,7 +91,7 @@ func (u *user) expectText(s string) serverMsg {
 }
 
 func TestChatRoom(t *testing.T) {
-	srv := startChat(t)
+	srv := startChat(t, time.Minute)
 	ann := join(t, srv, "ann")
 	bob := join(t, srv, "bob")
 	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members, "notices carry the head count")

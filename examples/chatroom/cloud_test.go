@@ -54,4 +54,15 @@ func TestCloudMode(t *testing.T) {
 
 	require.NoError(t, bob.c.Close(1000, ""))
 	assert.Equal(t, 1, ann.expectText("bob left lobby").Members)
+
+	// the strict emulator with a short backend timeout, on the same binary
+	t.Run("HeadCounts", func(t *testing.T) {
+		t.Setenv("REDIS_PREFIX", "chat-test-headcounts")
+		app := emulator.Binary(bin, os.Stderr)
+		srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+			&emulator.Options{InvokeTimeout: 10 * time.Second, IdleTimeout: testIdle})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+		checkHeadCounts(t, srv)
+	})
 }

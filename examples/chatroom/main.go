@@ -44,12 +44,13 @@ func main() {
 		return
 	}
 	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
+	idle := flag.Duration("idle", 10*time.Minute, "close clients idle this long, as the API's backend timeout does")
 	verbose := flag.Bool("v", false, "log message data too")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv, err := startLocal(ctx, *addr, logger, *verbose)
+	srv, err := startLocal(ctx, *addr, *idle, logger, *verbose)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func main() {
 // startLocal serves the chat room and its page on the emulator, with the
 // functions in-process on a memory store. The push client reads the push
 // URL from each invocation's environment, as in the cloud.
-func startLocal(ctx context.Context, addr string, logger *slog.Logger, verbose bool) (*emulator.Server, error) {
+func startLocal(ctx context.Context, addr string, idle time.Duration, logger *slog.Logger, verbose bool) (*emulator.Server, error) {
 	push, err := scfws.NewPushClientFromEnv(nil)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func startLocal(ctx context.Context, addr string, logger *slog.Logger, verbose b
 		_, _ = w.Write(indexHTML)
 	})
 	return emulator.NewServer(ctx, emulator.Functions{Register: app, Transmission: app, Cleanup: app},
-		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: 10 * time.Minute, Logger: logger, LogData: verbose})
+		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: idle, Logger: logger, LogData: verbose})
 }
 
 // cloud runs as the SCF function, with Redis and the reverse-push address.

@@ -2,6 +2,8 @@ package emulator_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,65 +16,100 @@ import (
 	"github.com/scfws/scfws-go/scfws/emulator"
 )
 
-// TestCleanupOncePerConnection closes connections every way there is and
-// counts cleanups.
-func TestCleanupOncePerConnection(t *testing.T) {
-	s, a := start(t, &emulator.Options{IdleTimeout: 300 * time.Millisecond, MaxMessageSize: 1024}, nil, nil)
-	a.failOn = "fail"
+// closeWays are the ways a connection ends: each closes c and returns the
+// close code the client should read (-1: none), and whether the client
+// started the close.
+func closeWays(a *app) map[string]func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 	ctx := context.Background()
-	ways := map[string]func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode{
-		"client closes": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
+	return map[string]func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool){
+		"client closes": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 			require.NoError(t, c.Close(websocket.StatusNormalClosure, "bye"))
-			return -1
+			return -1, true
 		},
-		"client vanishes": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
+		"client vanishes": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 			require.NoError(t, c.CloseNow())
-			return -1
+			return -1, true
 		},
-		"closing push": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
+		"closing push": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 			require.NoError(t, a.push.Disconnect(ctx, id))
-			return websocket.StatusNormalClosure
+			return websocket.StatusNormalClosure, false
 		},
-		"idle timeout": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
-			return websocket.StatusGoingAway
+		"idle timeout": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
+			return websocket.StatusGoingAway, false
 		},
-		"failed invocation": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
+		"failed invocation": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 			require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("fail")))
-			return -1 // dropped without a close frame
+			return -1, false // dropped without a close frame
 		},
-		"message too big": func(t *testing.T, c *websocket.Conn, id string) websocket.StatusCode {
+		"failed push": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
+			err := a.push.Send(ctx, id, scfws.Message{DataType: scfws.DataBinary, Data: "AA=="})
+			require.NoError(t, err)
+			resp, err := http.Post(a.pushURL, "application/json",
+				strings.NewReader(`{"websocket":{"action":"data send","secConnectionID":"`+id+`","dataType":"binary","data":"!"}}`))
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			return -1, false // dropped without a close frame, after the first push arrived
+		},
+		"message too big": func(t *testing.T, c *websocket.Conn, id string) (websocket.StatusCode, bool) {
 			_ = c.Write(ctx, websocket.MessageText, make([]byte, 2048))
-			return websocket.StatusMessageTooBig
+			return websocket.StatusMessageTooBig, false
 		},
 	}
-	for name, way := range ways {
-		t.Run(name, func(t *testing.T) {
-			c := dial(t, s)
-			id := a.lastRegister().ConnectionID()
-			wantCode := way(t, c, id)
-			if wantCode != -1 {
-				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, _, err := c.Read(rctx)
-				cancel()
-				assert.Equal(t, wantCode, websocket.CloseStatus(err), "%v", err)
+}
+
+// TestCleanupOnlyForClientCloses closes connections every way there is and
+// counts cleanups: by default one for the closes the client starts and none
+// for the others, as Tencent documents; with CleanupOnServerClose one for
+// every close. Never two.
+func TestCleanupOnlyForClientCloses(t *testing.T) {
+	for _, lenient := range []bool{false, true} {
+		t.Run(map[bool]string{false: "strict", true: "CleanupOnServerClose"}[lenient], func(t *testing.T) {
+			s, a := start(t, &emulator.Options{IdleTimeout: 300 * time.Millisecond, MaxMessageSize: 1024,
+				CleanupOnServerClose: lenient}, nil, nil)
+			a.failOn = "fail"
+			ctx := context.Background()
+			for name, way := range closeWays(a) {
+				t.Run(name, func(t *testing.T) {
+					c := dial(t, s)
+					id := a.lastRegister().ConnectionID()
+					wantCode, byClient := way(t, c, id)
+					rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					for err := error(nil); err == nil; { // the push that preceded the drop may be read first
+						_, _, err = c.Read(rctx)
+						if err != nil && wantCode != -1 {
+							assert.Equal(t, wantCode, websocket.CloseStatus(err), "%v", err)
+						}
+					}
+					cancel()
+					want := 0
+					if byClient || lenient {
+						want = 1
+					}
+					eventually(t, func() bool {
+						return a.cleanupCount(id) == want && a.push.Send(ctx, id, scfws.Text("late")) != nil
+					}, "the connection is gone")
+					time.Sleep(100 * time.Millisecond)
+					assert.Equal(t, want, a.cleanupCount(id), "cleanups")
+					require.ErrorIs(t, a.push.Send(ctx, id, scfws.Text("late")), scfws.ErrPushRefused, "a closed connection is gone")
+				})
 			}
-			eventually(t, func() bool { return a.cleanupCount(id) == 1 }, "cleanup once")
-			time.Sleep(50 * time.Millisecond)
-			assert.Equal(t, 1, a.cleanupCount(id), "and only once")
-			err := a.push.Send(ctx, id, scfws.Text("late"))
-			require.ErrorIs(t, err, scfws.ErrPushRefused, "a closed connection is gone")
 		})
 	}
-	t.Run("shutdown", func(t *testing.T) {
-		s2, a2 := start(t, nil, nil, nil)
+}
+
+// TestShutdownCleanup: shutdown closes every client with 1001; cleanup runs
+// for them only with CleanupOnServerClose.
+func TestShutdownCleanup(t *testing.T) {
+	for _, lenient := range []bool{false, true} {
+		s, a := start(t, &emulator.Options{CleanupOnServerClose: lenient}, nil, nil)
 		var ids []string
 		var conns []*websocket.Conn
 		for range 5 {
-			conns = append(conns, dial(t, s2))
-			ids = append(ids, a2.lastRegister().ConnectionID())
+			conns = append(conns, dial(t, s))
+			ids = append(ids, a.lastRegister().ConnectionID())
 		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		codes := make([]websocket.StatusCode, len(conns))
 		var readers sync.WaitGroup
 		for i, c := range conns {
@@ -81,11 +118,13 @@ func TestCleanupOncePerConnection(t *testing.T) {
 				codes[i] = websocket.CloseStatus(err)
 			})
 		}
-		require.NoError(t, s2.Shutdown(sctx))
+		require.NoError(t, s.Shutdown(sctx))
 		readers.Wait()
+		cancel()
+		want := map[bool]int{false: 0, true: 1}[lenient]
 		for i, id := range ids {
-			assert.Equal(t, 1, a2.cleanupCount(id), "shutdown runs cleanup for %s", id)
+			assert.Equal(t, want, a.cleanupCount(id), "cleanups for %s (CleanupOnServerClose %v)", id, lenient)
 			assert.Equal(t, websocket.StatusGoingAway, codes[i])
 		}
-	})
+	}
 }

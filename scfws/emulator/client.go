@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +29,10 @@ type client struct {
 	cancel context.CancelFunc
 	idle   *time.Timer
 	closed sync.Once
+	// byServer is set when the gateway side ended the connection (a
+	// closing push, the idle timeout, shutdown, a failed invocation or push,
+	// a protocol error): no cleanup then, unless Options.CleanupOnServerClose.
+	byServer atomic.Bool
 }
 
 func newClient(s *Server, id string) *client {
@@ -62,7 +69,11 @@ func (c *client) serve() {
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
-			c.s.log.Info("emulator: disconnected", "secConnectionID", c.id, "reason", closeReason(err))
+			if !closedByClient(err) {
+				c.byServer.Store(true)
+			}
+			c.s.log.Info("emulator: disconnected", "secConnectionID", c.id, "reason", closeReason(err),
+				"byServer", c.byServer.Load())
 			return
 		}
 		if c.idle != nil {
@@ -81,8 +92,7 @@ func (c *client) serve() {
 		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
 		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, m.Data)
 		if err != nil {
-			// as the gateway: drop the client, no close frame
-			_ = c.ws.CloseNow()
+			c.drop() // as the gateway: no close frame
 			return
 		}
 	}
@@ -98,8 +108,27 @@ func closeReason(err error) string {
 	return err.Error()
 }
 
-// close starts the close handshake; serve's Read then returns.
+// closedByClient reports whether a read error is the client's doing: its
+// close frame, or its end of the TCP connection.
+func closedByClient(err error) bool {
+	return websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET)
+}
+
+// drop ends the connection at once, without a close frame, as the gateway
+// does after a failed invocation or push.
+func (c *client) drop() {
+	c.byServer.Store(true)
+	if ws, ok := c.conn(context.Background()); ok {
+		_ = ws.CloseNow()
+	}
+	c.cancel()
+}
+
+// close starts the close handshake from the gateway's side; serve's Read
+// then returns.
 func (c *client) close(code websocket.StatusCode, reason string) {
+	c.byServer.Store(true)
 	go func() {
 		if ws, ok := c.conn(context.Background()); ok {
 			_ = ws.Close(code, reason)
@@ -108,7 +137,8 @@ func (c *client) close(code websocket.StatusCode, reason string) {
 	}()
 }
 
-// finish forgets the connection and invokes cleanup, once.
+// finish forgets the connection and invokes cleanup, once: for a close the
+// client started, or for any with Options.CleanupOnServerClose.
 func (c *client) finish() {
 	c.closed.Do(func() {
 		c.cancel()
@@ -116,9 +146,12 @@ func (c *client) finish() {
 		case <-c.ready:
 			_ = c.ws.CloseNow()
 		default: // the handshake failed
+			c.byServer.Store(true)
 		}
 		c.s.remove(c.id)
-		c.s.cleanup(c.id)
+		if !c.byServer.Load() || c.s.opts.CleanupOnServerClose {
+			c.s.cleanup(c.id)
+		}
 		c.s.sessions.Done()
 	})
 }

@@ -46,9 +46,25 @@
 // invocation closes that client at once without a close frame, as the real
 // gateway does. A message over Options.MaxMessageSize closes the client with
 // 1009. A client idle for Options.IdleTimeout (the API's backend timeout) is
-// closed with 1001. The cleanup function is invoked exactly once per
-// accepted connection, whichever side closed it (the real gateway documents
-// it only for closes the client starts).
+// closed with 1001.
+//
+// # Strict by default
+//
+// Where Tencent's documents leave room, the emulator takes the strictest
+// reading, so that what works locally works in the cloud; each is an option
+// (and a flag of scfws local):
+//
+//   - cleanup is invoked at most once per accepted connection, and only for
+//     closes the client starts (its close frame, or its end of the TCP
+//     connection): not for a closing push, the idle timeout, a failed
+//     invocation or push, or shutdown — delete those connections from your
+//     store yourself, as Tencent's document says (Options.CleanupOnServerClose);
+//   - function binaries get SCFWS_PUSH_URL and wsBackUrl only with each
+//     invocation, not in their process environment (Options.EnvAtStart);
+//   - a push answered with anything but success drops its client without a
+//     close frame (Options.KeepClientOnFailedPush);
+//   - an extension the register function accepts is passed through in the
+//     handshake answer, not applied (Options.ApplyExtensions).
 //
 // # Reverse push
 //
@@ -66,6 +82,7 @@
 //
 // # Shutting down
 //
-// [Server.Shutdown] stops accepting, closes every client with 1001 and runs
-// its cleanup, then stops the function binaries.
+// [Server.Shutdown] stops accepting, closes every client with 1001 (no
+// cleanup, unless Options.CleanupOnServerClose), then stops the function
+// binaries.
 package emulator

@@ -26,6 +26,7 @@ type app struct {
 	cleanups  map[string]int
 	requests  []string
 	push      *scfws.PushClient
+	pushURL   string
 	// failOn makes the transmission fail for that text.
 	failOn string
 }
@@ -83,7 +84,7 @@ func start(t *testing.T, opts *emulator.Options, regOpts *scfws.RegisterOptions,
 	require.NoError(t, err)
 	push, err := scfws.NewPushClient(s.PushURL(), nil)
 	require.NoError(t, err)
-	a := &app{cleanups: map[string]int{}, push: push}
+	a := &app{cleanups: map[string]int{}, push: push, pushURL: s.PushURL()}
 	r := a.router(regOpts)
 	f := emulator.Functions{Register: r, Transmission: r, Cleanup: r}
 	if fns != nil {

@@ -46,10 +46,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c := newClient(s, id)
 	if !s.add(c) {
 		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
-		s.cleanup(id) // the register function accepted it
+		if s.opts.CleanupOnServerClose {
+			s.cleanup(id) // the register function accepted it
+		}
 		return
 	}
-	ws, err := websocket.Accept(w, r, acceptOptions(answer))
+	if answer != nil && answer.SecWebSocketExtensions != "" && !s.opts.ApplyExtensions {
+		// passed through, as the gateway is documented to do, not applied
+		w.Header().Set("Sec-WebSocket-Extensions", answer.SecWebSocketExtensions)
+	}
+	ws, err := websocket.Accept(w, r, s.acceptOptions(answer))
 	if err != nil {
 		s.log.Warn("emulator: handshake failed", "secConnectionID", id, "err", err)
 		c.finish()
@@ -68,14 +74,18 @@ func isUpgrade(r *http.Request) bool {
 		r.Header.Get("Sec-WebSocket-Key") != ""
 }
 
-// acceptOptions answers the handshake as the register function did.
-func acceptOptions(answer *scfws.RegisterWebSocket) *websocket.AcceptOptions {
+// acceptOptions answers the handshake as the register function did;
+// permessage-deflate is applied only with Options.ApplyExtensions.
+func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.AcceptOptions {
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 	if answer == nil {
 		return opts
 	}
 	if p := answer.SecWebSocketProtocol; p != "" {
 		opts.Subprotocols = []string{p}
+	}
+	if !s.opts.ApplyExtensions {
+		return opts
 	}
 	for _, ext := range scfws.ParseExtensions(answer.SecWebSocketExtensions) {
 		if ext.Name == "permessage-deflate" {

@@ -75,9 +75,10 @@ func (s *Server) invoke(ctx context.Context, name string, fn cloudfunction.Handl
 	}
 }
 
-// starter is an Invoker that needs the push URL before it can run.
+// starter is a function that runs as a process: started with the process
+// environment procEnv, invoked with invokeEnv.
 type starter interface {
-	start(ctx context.Context, env map[string]string) error
+	start(ctx context.Context, procEnv, invokeEnv map[string]string) error
 	close() error
 }
 
@@ -93,28 +94,29 @@ type BinaryFunction struct {
 }
 
 // Binary returns the function at path (a binary built for this machine).
-// It runs with this process's environment plus _LAMBDA_SERVER_PORT,
-// SCFWS_PUSH_URL and wsBackUrl. Its stdout and stderr go to output (nil:
-// discarded).
+// It runs with this process's environment plus _LAMBDA_SERVER_PORT (and
+// SCFWS_PUSH_URL and wsBackUrl with Options.EnvAtStart); each invocation
+// carries SCFWS_PUSH_URL and wsBackUrl, which scf-go-lib sets with
+// os.Setenv. Its stdout and stderr go to output (nil: discarded).
 func Binary(path string, output io.Writer) *BinaryFunction {
 	return &BinaryFunction{path: path, output: output}
 }
 
-func (b *BinaryFunction) start(ctx context.Context, env map[string]string) error {
+func (b *BinaryFunction) start(ctx context.Context, procEnv, invokeEnv map[string]string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.proc != nil {
 		return nil // one binary serving several functions
 	}
 	var kv []string
-	for k, v := range env {
+	for k, v := range procEnv {
 		kv = append(kv, k+"="+v)
 	}
 	p, err := scfrpc.StartProcess(ctx, b.path, kv, b.output)
 	if err != nil {
 		return err
 	}
-	b.proc, b.env = p, maps.Clone(env)
+	b.proc, b.env = p, maps.Clone(invokeEnv)
 	return nil
 }
 

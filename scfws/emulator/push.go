@@ -32,7 +32,12 @@ func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 	attrs := []any{"action", action, "secConnectionID", id, "status", status, "errNo", errNo, "latency", time.Since(start)}
 	if errNo != 0 {
-		s.log.Warn("emulator: push failed", append(attrs, "errMsg", errMsg)...)
+		dropped := false
+		if c := s.lookup(id); c != nil && id != "" && !s.opts.KeepClientOnFailedPush {
+			c.drop() // as the gateway: after a non-200 answer, FIN to the client
+			dropped = true
+		}
+		s.log.Warn("emulator: push failed", append(attrs, "errMsg", errMsg, "clientDropped", dropped)...)
 		return
 	}
 	s.log.Info("emulator: push", attrs...)

@@ -47,6 +47,29 @@ type Options struct {
 	// MaxMessageSize bounds a client message and a push's data, in bytes.
 	// 0: 6 MB.
 	MaxMessageSize int64
+	// The gateway's behaviour where Tencent's documents leave room, strict
+	// by default so that what works locally works in the cloud:
+	//
+	// CleanupOnServerClose also invokes cleanup for closes the gateway side
+	// starts (a closing push, the idle timeout, a failed invocation or push,
+	// shutdown). Default false: cleanup only for closes the client starts,
+	// the only ones Tencent documents it for.
+	CleanupOnServerClose bool
+	// EnvAtStart also gives function binaries SCFWS_PUSH_URL and wsBackUrl
+	// in their process environment at start. Default false: only with each
+	// invocation, as SCF's Go runtime is documented to (os.Setenv per
+	// invocation).
+	EnvAtStart bool
+	// KeepClientOnFailedPush keeps a client connected after a push to it was
+	// answered with anything but success. Default false: dropped, as the
+	// gateway does (FIN) after a non-200 push answer.
+	KeepClientOnFailedPush bool
+	// ApplyExtensions really applies a permessage-deflate that the register
+	// function accepted. Default false: the answer is passed through in the
+	// handshake, not applied (whether the gateway implements it is not
+	// documented), so a client that compresses fails here as it may there.
+	ApplyExtensions bool
+
 	// Logger gets a line per event and per push. Nil: no logging.
 	Logger *slog.Logger
 	// LogData adds message data to those lines. Default false.
@@ -154,9 +177,13 @@ func (s *Server) Start(ctx context.Context, fns Functions) error {
 	if s.started || s.closing {
 		return errors.New("emulator: Start on a started or shut down server")
 	}
+	var env map[string]string
+	if s.opts.EnvAtStart {
+		env = s.environment()
+	}
 	for _, h := range fns.all() {
 		if st, ok := h.(starter); ok {
-			if err := st.start(ctx, s.environment()); err != nil {
+			if err := st.start(ctx, env, s.environment()); err != nil {
 				fns.stop()
 				return fmt.Errorf("emulator: start function: %w", err)
 			}
@@ -174,10 +201,10 @@ func (s *Server) Start(ctx context.Context, fns Functions) error {
 	return nil
 }
 
-// Shutdown stops accepting connections, closes every client (1001) and runs
-// its cleanup — the push endpoint keeps serving meanwhile, so cleanup can
-// still push to the others — then stops the HTTP server and the function
-// binaries. ctx bounds the wait. It frees an unstarted server's listener too.
+// Shutdown stops accepting connections, closes every client (1001) — with
+// Options.CleanupOnServerClose it runs their cleanup, while the push
+// endpoint keeps serving so cleanup can still push to the others — then
+// stops the HTTP server and the function binaries. ctx bounds the wait. It frees an unstarted server's listener too.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true

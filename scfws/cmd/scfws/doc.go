@@ -13,8 +13,13 @@
 //
 //	REDIS_ADDR=127.0.0.1:6379 scfws local -router ./bin/chatroom
 //
-// It runs until interrupted, then closes every connection and runs its
-// cleanup.
+// It is as strict as the gateway's documents allow (see package emulator):
+// cleanup only for closes the client starts, the push URL only in each
+// invocation's environment, a client dropped after a failed push, an accepted
+// extension answered but not applied. -cleanup-on-server-close, -env-at-start,
+// -keep-on-failed-push and -apply-extensions relax each.
+//
+// It runs until interrupted, then closes every connection.
 //
 // package cross-compiles a main package for SCF (GOOS=linux GOARCH=amd64
 // CGO_ENABLED=0, -trimpath -ldflags="-s -w"), names the binary "main" (the

@@ -26,6 +26,11 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		timeout      = fs.Duration("timeout", 3*time.Second, "each invocation's deadline")
 		maxConns     = fs.Int("max-conns", 10000, "maximum open connections")
 		verbose      = fs.Bool("v", false, "log message data too")
+		// the emulator's strict readings, each relaxed by a flag
+		cleanupAll = fs.Bool("cleanup-on-server-close", false, "also run cleanup for closes the gateway side starts (closing push, idle timeout, failures, shutdown)")
+		envAtStart = fs.Bool("env-at-start", false, "also give binaries SCFWS_PUSH_URL and wsBackUrl in their process environment at start")
+		keepClient = fs.Bool("keep-on-failed-push", false, "keep a client connected after a push to it failed")
+		applyExt   = fs.Bool("apply-extensions", false, "really apply a permessage-deflate the register function accepts")
 	)
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -53,7 +58,9 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	s, err := emulator.NewServer(ctx, fns, &emulator.Options{
 		Addr: *addr, Path: *path, IdleTimeout: *idle, InvokeTimeout: *timeout, MaxConnections: *maxConns,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)), LogData: *verbose,
+		CleanupOnServerClose: *cleanupAll, EnvAtStart: *envAtStart, KeepClientOnFailedPush: *keepClient,
+		ApplyExtensions: *applyExt,
+		Logger:          slog.New(slog.NewTextHandler(stderr, nil)), LogData: *verbose,
 	})
 	if err != nil {
 		return err
