@@ -22,6 +22,13 @@ type Options struct {
 // connections, rooms and users through a [scfws.PushClient], removing from
 // the store every connection the gateway refused (it has dropped that
 // client), and none when no answer came. A Hub is safe for concurrent use.
+//
+// A pruned connection gets no closing push: per Tencent's document the
+// gateway has already dropped it (FIN) after a non-200 answer, and a closing
+// push per pruned connection would double the requests exactly when the
+// gateway is failing. Should a client survive all the same, its next message
+// tells your transmission function, which can store it again (Hub.Touch
+// returns ErrNotFound), as examples/chatroom does.
 type Hub struct {
 	store Store
 	push  *scfws.PushClient

@@ -24,8 +24,8 @@ var oddIDs = []string{
 }
 
 // TestStore runs the conformance suite for a [hub.Store] implementation:
-// the contract of every method, odd IDs and names, removal cascades, expiry
-// and concurrent use. newStore returns an empty store whose connections live
+// the contract of every method, odd IDs and names, removal cascades, expiry,
+// concurrent use, and a [hub.Hub] pruning on it against a fake gateway. newStore returns an empty store whose connections live
 // for ttl; the suite needs real time to pass for expiry (about 2 s at most).
 func TestStore(t *testing.T, newStore func(t *testing.T, ttl time.Duration) hub.Store) {
 	t.Run("AddGetRemove", func(t *testing.T) { testAddGetRemove(t, newStore(t, time.Hour)) })
@@ -36,6 +36,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T, ttl time.Duration) hub.
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore(t, time.Hour)) })
 	t.Run("JoinRacesRemove", func(t *testing.T) { testJoinRacesRemove(t, newStore(t, time.Hour)) })
+	t.Run("HubPrunes", func(t *testing.T) { testHubPrunes(t, newStore(t, time.Hour)) })
 }
 
 func testAddGetRemove(t *testing.T, s hub.Store) {
