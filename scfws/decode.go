@@ -132,30 +132,105 @@ func (p *params) UnmarshalJSON(b []byte) error {
 }
 
 // lenientString is a JSON value as a string: a string as it is, an array's
-// items joined with ",", null dropped, anything else as its JSON text.
+// items joined with "," (nested arrays flattened the same way), null
+// dropped, anything else as its JSON text. v is valid JSON (it was decoded
+// once already); one pass over it, whatever its nesting.
 func lenientString(v json.RawMessage) (string, bool) {
+	v = bytes.TrimSpace(v)
 	if len(v) == 0 || string(v) == "null" {
 		return "", false
 	}
-	switch v[0] {
-	case '"':
+	if v[0] != '[' {
+		return scalarText(v), true
+	}
+	var b strings.Builder
+	flatten(&b, v)
+	return b.String(), true
+}
+
+// scalarText is a string's text or any other value's JSON text.
+func scalarText(v []byte) string {
+	if v[0] == '"' {
 		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			return s, true
-		}
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(v, &items); err == nil {
-			var b strings.Builder
-			for i, it := range items {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				s, _ := lenientString(it)
-				b.WriteString(s)
-			}
-			return b.String(), true
+		if json.Unmarshal(v, &s) == nil {
+			return s
 		}
 	}
-	return string(v), true
+	return string(v)
+}
+
+// flatten writes the items of the array at the start of v to b, joined
+// with ",", and returns what follows the array.
+func flatten(b *strings.Builder, v []byte) []byte {
+	v = v[1:] // '['
+	for i := 0; ; i++ {
+		v = skipSpace(v)
+		if len(v) == 0 {
+			return v
+		}
+		if v[0] == ']' {
+			return v[1:]
+		}
+		if v[0] == ',' {
+			v = skipSpace(v[1:])
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if v[0] == '[' {
+			v = flatten(b, v)
+			continue
+		}
+		end := valueEnd(v)
+		if item := v[:end]; string(item) != "null" {
+			b.WriteString(scalarText(item))
+		}
+		v = v[end:]
+	}
+}
+
+// valueEnd is the length of the JSON value (not an array's start) at v.
+func valueEnd(v []byte) int {
+	switch v[0] {
+	case '"':
+		for i := 1; i < len(v); i++ {
+			switch v[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return len(v)
+	case '{':
+		depth, inString := 0, false
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case inString && c == '\\':
+				i++
+			case c == '"':
+				inString = !inString
+			case inString:
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(v)
+	}
+	i := 0
+	for i < len(v) && v[i] != ',' && v[i] != ']' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+func skipSpace(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t' || v[0] == '\n' || v[0] == '\r') {
+		v = v[1:]
+	}
+	return v
 }
