@@ -59,7 +59,9 @@ func TestBrowserHeadCounts(t *testing.T) {
 	srv := startChat(t, testIdle)
 	page := openPage(t, fmt.Sprintf("http://%s/?nick=alice&autoconnect=1", srv.Addr()))
 	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
-	here := func(n int) string { return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n) }
+	here := func(n int) string {
+		return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n)
+	}
 	say := func(text string) {
 		page.eval(fmt.Sprintf(`document.getElementById("text").value = %q; document.getElementById("send").click(); true`, text))
 	}

@@ -62,4 +62,3 @@ func keys(m map[string]scfwstest.Rule) []string {
 	}
 	return out
 }
-
