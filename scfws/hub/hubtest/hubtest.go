@@ -36,6 +36,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T, ttl time.Duration) hub.
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore(t, time.Hour)) })
 	t.Run("JoinRacesRemove", func(t *testing.T) { testJoinRacesRemove(t, newStore(t, time.Hour)) })
+	t.Run("Interleaving", func(t *testing.T) { testInterleaving(t, newStore(t, time.Hour)) })
 	t.Run("HubPrunes", func(t *testing.T) { testHubPrunes(t, newStore(t, time.Hour)) })
 }
 

@@ -62,6 +62,17 @@ func (s *Store) userKey(u string) string   { return s.prefix + ":user:{" + escap
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
+// connKeys are the keys of a connection step: the connection's hash, its
+// rooms and its sequence number, all in the connection's slot.
+func (s *Store) connKeys(id string) []string {
+	c := s.connKey(id)
+	return []string{c, c + ":rooms", c + ":seq"}
+}
+
+// seqLife is how long a connection's sequence number outlives its last
+// change: longer than any of the versions it stamped can matter.
+func (s *Store) seqLife() int64 { return ms(s.ttl + 10*time.Minute) }
+
 // Add implements [hub.Store].
 func (s *Store) Add(ctx context.Context, c hub.Conn) error {
 	if c.ID == "" {
@@ -71,72 +82,66 @@ func (s *Store) Add(ctx context.Context, c hub.Conn) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
 	}
-	args := []any{ms(s.ttl),
+	res, err := addScript.Run(ctx, s.rdb, s.connKeys(c.ID), s.seqLife(), ms(s.ttl),
 		"id", c.ID, "user", c.UserID, "proto", c.Subprotocol, "ip", c.SourceIP,
-		"at", c.ConnectedAt.UTC().Format(time.RFC3339Nano), "meta", meta}
-	res, err := addScript.Run(ctx, s.rdb, []string{s.connKey(c.ID), s.roomsKey(c.ID)}, args...).Slice()
+		"at", c.ConnectedAt.UTC().Format(time.RFC3339Nano), "meta", meta).Slice()
 	if err != nil {
 		return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
 	}
-	oldUser, oldRooms := userAndRooms(res)
-	if err := s.unlink(ctx, c.ID, oldUser, oldRooms); err != nil {
-		return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
+	seq, oldUser, oldRooms := stepResult(res)
+	var changes []change
+	for _, r := range oldRooms {
+		changes = append(changes, change{s.roomKey(r), opRemove, 0})
+	}
+	if oldUser != "" && oldUser != c.UserID {
+		changes = append(changes, change{s.userKey(oldUser), opRemove, 0})
 	}
 	if c.UserID != "" {
-		exp := s.now().Add(s.ttl).UnixMilli()
-		if err := zaddScript.Run(ctx, s.rdb, []string{s.userKey(c.UserID)}, exp, c.ID, ms(s.ttl), "").Err(); err != nil {
-			return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
-		}
+		changes = append(changes, change{s.userKey(c.UserID), opAdd, s.now().Add(s.ttl).UnixMilli()})
+	}
+	if err := s.apply(ctx, c.ID, seq, changes); err != nil {
+		return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
 	}
 	return nil
 }
 
-// userAndRooms reads a script's {user, rooms} reply.
-func userAndRooms(res []any) (string, []string) {
-	var user string
-	var rooms []string
+// stepResult reads a connection step's {seq, user, rooms} reply.
+func stepResult(res []any) (seq int64, user string, rooms []string) {
 	if len(res) > 0 {
-		user, _ = res[0].(string)
+		seq, _ = res[0].(int64)
 	}
 	if len(res) > 1 {
-		list, _ := res[1].([]any)
+		user, _ = res[1].(string)
+	}
+	if len(res) > 2 {
+		list, _ := res[2].([]any)
 		for _, r := range list {
 			if s, ok := r.(string); ok {
 				rooms = append(rooms, s)
 			}
 		}
 	}
-	return user, rooms
-}
-
-// unlink removes id from the user and room sets it was in.
-func (s *Store) unlink(ctx context.Context, id, user string, rooms []string) error {
-	if user == "" && len(rooms) == 0 {
-		return nil
-	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if user != "" {
-			p.ZRem(ctx, s.userKey(user), id)
-		}
-		for _, r := range rooms {
-			p.ZRem(ctx, s.roomKey(r), id)
-		}
-		return nil
-	})
-	return err
+	return seq, user, rooms
 }
 
 // Remove implements [hub.Store].
 func (s *Store) Remove(ctx context.Context, id string) error {
-	res, err := removeScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}).Slice()
+	res, err := removeScript.Run(ctx, s.rdb, s.connKeys(id), s.seqLife()).Slice()
 	if errors.Is(err, redis.Nil) {
 		return hub.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("redisstore: remove %q: %w", id, err)
 	}
-	user, rooms := userAndRooms(res)
-	if err := s.unlink(ctx, id, user, rooms); err != nil {
+	seq, user, rooms := stepResult(res)
+	changes := make([]change, 0, len(rooms)+1)
+	for _, r := range rooms {
+		changes = append(changes, change{s.roomKey(r), opRemove, 0})
+	}
+	if user != "" {
+		changes = append(changes, change{s.userKey(user), opRemove, 0})
+	}
+	if err := s.apply(ctx, id, seq, changes); err != nil {
 		return fmt.Errorf("redisstore: remove %q: %w", id, err)
 	}
 	return nil
@@ -166,25 +171,23 @@ func (s *Store) Get(ctx context.Context, id string) (hub.Conn, error) {
 // Touch implements [hub.Store]: it restarts the TTL of the connection's
 // keys and moves its expiry in its rooms and user set.
 func (s *Store) Touch(ctx context.Context, id string) error {
-	res, err := touchScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}, ms(s.ttl)).Slice()
+	res, err := touchScript.Run(ctx, s.rdb, s.connKeys(id), ms(s.ttl), s.seqLife()).Slice()
 	if errors.Is(err, redis.Nil) {
 		return hub.ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("redisstore: touch %q: %w", id, err)
 	}
-	user, rooms := userAndRooms(res)
+	_, user, rooms := stepResult(append([]any{int64(0)}, res...))
 	exp := s.now().Add(s.ttl).UnixMilli()
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if user != "" {
-			p.Eval(ctx, zaddSrc, []string{s.userKey(user)}, exp, id, ms(s.ttl), "xx")
-		}
-		for _, r := range rooms {
-			p.Eval(ctx, zaddSrc, []string{s.roomKey(r)}, exp, id, ms(s.ttl), "xx")
-		}
-		return nil
-	})
-	if err != nil {
+	changes := make([]change, 0, len(rooms)+1)
+	for _, r := range rooms {
+		changes = append(changes, change{s.roomKey(r), opTouch, exp})
+	}
+	if user != "" {
+		changes = append(changes, change{s.userKey(user), opTouch, exp})
+	}
+	if err := s.apply(ctx, id, 0, changes); err != nil {
 		return fmt.Errorf("redisstore: touch %q: %w", id, err)
 	}
 	return nil
@@ -195,43 +198,31 @@ func (s *Store) Join(ctx context.Context, id, room string) error {
 	if room == "" {
 		return hub.ErrEmptyRoom
 	}
-	keys := []string{s.connKey(id), s.roomsKey(id)}
-	ttl, err := joinScript.Run(ctx, s.rdb, keys, room).Int64()
-	if err != nil {
-		return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
-	}
-	if ttl < 0 {
+	res, err := joinScript.Run(ctx, s.rdb, s.connKeys(id), s.seqLife(), room).Int64Slice()
+	if errors.Is(err, redis.Nil) {
 		return hub.ErrNotFound
 	}
-	exp := s.now().Add(time.Duration(ttl) * time.Millisecond).UnixMilli()
-	if err := zaddScript.Run(ctx, s.rdb, []string{s.roomKey(room)}, exp, id, ttl, "").Err(); err != nil {
+	if err != nil || len(res) != 2 {
 		return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
 	}
-	// A Remove that ran between the two steps did not see this room: undo.
-	n, err := s.rdb.Exists(ctx, keys[0]).Result()
-	if err != nil {
+	exp := s.now().Add(time.Duration(res[1]) * time.Millisecond).UnixMilli()
+	if err := s.apply(ctx, id, res[0], []change{{s.roomKey(room), opAdd, exp}}); err != nil {
 		return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
-	}
-	if n == 0 {
-		if err := s.rdb.ZRem(ctx, s.roomKey(room), id).Err(); err != nil {
-			return fmt.Errorf("redisstore: join %q to %q: %w", id, room, err)
-		}
-		return hub.ErrNotFound
 	}
 	return nil
 }
 
 // Leave implements [hub.Store].
 func (s *Store) Leave(ctx context.Context, id, room string) error {
-	ok, err := leaveScript.Run(ctx, s.rdb, []string{s.connKey(id), s.roomsKey(id)}, room).Int64()
+	seq, err := leaveScript.Run(ctx, s.rdb, s.connKeys(id), s.seqLife(), room).Int64()
+	if errors.Is(err, redis.Nil) {
+		return hub.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("redisstore: leave %q from %q: %w", id, room, err)
 	}
-	if err := s.rdb.ZRem(ctx, s.roomKey(room), id).Err(); err != nil {
+	if err := s.apply(ctx, id, seq, []change{{s.roomKey(room), opRemove, 0}}); err != nil {
 		return fmt.Errorf("redisstore: leave %q from %q: %w", id, room, err)
-	}
-	if ok == 0 {
-		return hub.ErrNotFound
 	}
 	return nil
 }

@@ -68,7 +68,8 @@ func TestKeyLayout(t *testing.T) {
 		keys[i] = strings.TrimPrefix(k, prefix)
 	}
 	assert.ElementsMatch(t, []string{
-		"conn:{k+/9%7Bx%7D%25=}", "conn:{k+/9%7Bx%7D%25=}:rooms", "room:{lobby}", "user:{u%7B1%7D}",
+		"conn:{k+/9%7Bx%7D%25=}", "conn:{k+/9%7Bx%7D%25=}:rooms", "conn:{k+/9%7Bx%7D%25=}:seq",
+		"room:{lobby}", "room:{lobby}:v", "user:{u%7B1%7D}", "user:{u%7B1%7D}:v",
 	}, keys)
 	// every key has exactly one hash tag, and a connection's keys share it
 	tags := map[string]int{}
@@ -77,7 +78,7 @@ func TestKeyLayout(t *testing.T) {
 		require.Equal(t, 1, strings.Count(k, "}"), k)
 		tags[k[strings.Index(k, "{"):strings.Index(k, "}")+1]]++
 	}
-	assert.Equal(t, map[string]int{"{k+/9%7Bx%7D%25=}": 2, "{lobby}": 1, "{u%7B1%7D}": 1}, tags)
+	assert.Equal(t, map[string]int{"{k+/9%7Bx%7D%25=}": 3, "{lobby}": 2, "{u%7B1%7D}": 2}, tags)
 }
 
 func TestNewRejectsBracesInPrefix(t *testing.T) {
