@@ -34,10 +34,16 @@
 //     register response, or names a subprotocol the client did not offer (or
 //     a list);
 //   - 504 Gateway Timeout when the function did not answer in time;
-//   - 503 Service Unavailable when Options.MaxConnections are open;
-//   - 426 Upgrade Required, without invoking anything, for a request that
-//     is not a WebSocket handshake.
+//   - 503 Service Unavailable when Options.MaxConnections are open or being
+//     registered (a place is taken before the register function runs, so
+//     the limit holds however many handshakes arrive at once);
+//   - without invoking anything, for what is not a valid RFC 6455 opening
+//     handshake: 426 Upgrade Required when it is no upgrade to WebSocket or
+//     asks for a version other than 13, 400 Bad Request for another method,
+//     HTTP/1.0, or a Sec-WebSocket-Key that is not 16 bytes in base64.
 //
+// The client gets the status and its standard text only; what the function
+// said (its error, its answer) goes to the log.
 // What status the real gateway uses is not documented; these are the
 // emulator's choice. Origins are not checked.
 //
@@ -79,6 +85,10 @@
 //
 // What the real gateway answers for an unknown connection is not
 // documented: 404 with errNo 1001 is the emulator's choice.
+//
+// The listener's server reads request headers within 10 s and a push's body
+// within 5 s, keeps idle keep-alive connections 2 minutes, and takes headers
+// up to 64 KB.
 //
 // # Shutting down
 //

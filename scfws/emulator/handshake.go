@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
 
-// refusal is why a handshake was refused.
+// refusal is why a handshake was refused: the client gets the status and
+// its standard text only; the reason, which may hold what a function said,
+// goes to the log.
 type refusal struct {
 	status int
 	reason string
@@ -28,19 +31,29 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if !isUpgrade(r) { // no function runs for what is not a WebSocket handshake
-		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "this is a WebSocket endpoint: connect with a WebSocket client", http.StatusUpgradeRequired)
+	if status, why := checkHandshake(r); status != 0 { // no function runs for it
+		if status == http.StatusUpgradeRequired {
+			w.Header().Set("Upgrade", "websocket")
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, why, status)
 		return
 	}
 	start := time.Now()
 	ev := s.registerEvent(r)
 	id := ev.ConnectionID()
+	if !s.reserve() {
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		s.log.Warn("emulator: connection refused", "status", http.StatusServiceUnavailable,
+			"reason", fmt.Sprintf("too many connections (max %d)", s.opts.MaxConnections))
+		return
+	}
 	answer, ref := s.register(context.Background(), ev)
 	if ref != nil {
+		s.release()
 		s.log.Warn("emulator: connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
 			"latency", time.Since(start))
-		http.Error(w, ref.reason, ref.status)
+		http.Error(w, http.StatusText(ref.status), ref.status)
 		return
 	}
 	c := newClient(s, id)
@@ -68,10 +81,38 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 }
 
-// isUpgrade reports whether r asks for a WebSocket (RFC 6455 §4.2.1).
-func isUpgrade(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
-		r.Header.Get("Sec-WebSocket-Key") != ""
+// checkHandshake checks an opening handshake as RFC 6455 §4.2.1 asks: 0
+// when valid, else the status to refuse it with (426 for a request that is
+// not an upgrade or asks for another version, 400 for a malformed one).
+func checkHandshake(r *http.Request) (int, string) {
+	switch {
+	case !headerHasToken(r.Header, "Upgrade", "websocket") || !headerHasToken(r.Header, "Connection", "upgrade"):
+		return http.StatusUpgradeRequired, "this is a WebSocket endpoint: connect with a WebSocket client"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version: 13 only"
+	case r.Method != http.MethodGet:
+		return http.StatusBadRequest, "a WebSocket handshake is a GET"
+	case !r.ProtoAtLeast(1, 1):
+		return http.StatusBadRequest, "a WebSocket handshake needs HTTP/1.1"
+	}
+	key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key"))
+	if err != nil || len(key) != 16 || len(r.Header.Values("Sec-WebSocket-Key")) != 1 {
+		return http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64"
+	}
+	return 0, ""
+}
+
+// headerHasToken reports whether a comma-separated header has token
+// (case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for elem := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(elem), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // acceptOptions answers the handshake as the register function did;
@@ -119,9 +160,6 @@ func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
 // register invokes the register function and checks its answer: the
 // websocket object of an accepting answer (nil for no register function).
 func (s *Server) register(ctx context.Context, ev *scfws.RegisterEvent) (*scfws.RegisterWebSocket, *refusal) {
-	if s.count() >= s.opts.MaxConnections {
-		return nil, &refusal{http.StatusServiceUnavailable, fmt.Sprintf("too many connections (max %d)", s.opts.MaxConnections)}
-	}
 	if s.fns.Register == nil {
 		return nil, nil
 	}

@@ -21,10 +21,13 @@ const (
 	errNoTooLarge   = 1005
 	errNoDelivery   = 1006
 	deliveryTimeout = 5 * time.Second
+	pushReadTimeout = 5 * time.Second
 )
 
 func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// a slow body cannot hold the endpoint
+	_ = http.NewResponseController(w).SetReadDeadline(start.Add(pushReadTimeout))
 	status, errNo, errMsg, id, action := s.push(r)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -89,6 +89,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[string]*client
+	reserved int // handshakes between reserve and add or release
 	started  bool
 	closing  bool
 	sessions sync.WaitGroup
@@ -196,7 +197,8 @@ func (s *Server) Start(ctx context.Context, fns Functions) error {
 		mux.Handle("/", s.opts.Handler)
 	}
 	s.fns, s.started = fns, true
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10}
 	go func() { _ = s.http.Serve(s.listener) }()
 	return nil
 }
@@ -239,10 +241,31 @@ func (s *Server) isClosing() bool {
 	return s.closing
 }
 
-// add records an accepted connection; false when shutting down or full.
+// reserve takes a place for a handshake about to invoke the register
+// function; false when MaxConnections are open or reserved.
+func (s *Server) reserve() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns)+s.reserved >= s.opts.MaxConnections {
+		return false
+	}
+	s.reserved++
+	return true
+}
+
+// release gives back a reserved place whose handshake was refused.
+func (s *Server) release() {
+	s.mu.Lock()
+	s.reserved--
+	s.mu.Unlock()
+}
+
+// add turns a reserved place into an accepted connection; false when
+// shutting down (the place is released).
 func (s *Server) add(c *client) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reserved--
 	if s.closing {
 		return false
 	}
@@ -263,8 +286,3 @@ func (s *Server) lookup(id string) *client {
 	return s.conns[id]
 }
 
-func (s *Server) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
