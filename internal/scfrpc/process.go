@@ -14,9 +14,14 @@ import (
 )
 
 // Process is an SCF Go binary started as the cloud starts it: with
-// _LAMBDA_SERVER_PORT set to a free loopback port. It restarts the binary
-// on the next Invoke when it has died (the cloud starts a new instance too).
-// It is safe for concurrent use.
+// _LAMBDA_SERVER_PORT set to a free port. It restarts the binary on the next
+// Invoke when it has died (the cloud starts a new instance too), unless
+// draining. It is safe for concurrent use.
+//
+// scf-go-lib listens on all interfaces (0.0.0.0), which this side cannot
+// change; it checks that the port it calls is the child's. On Linux the
+// child runs in its own process group and gets SIGKILL when this process
+// dies, however it dies.
 type Process struct {
 	path   string
 	env    []string
@@ -25,8 +30,9 @@ type Process struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	client *Client
-	exited chan struct{}
-	closed bool
+	exited   chan struct{}
+	closed   bool
+	draining bool
 }
 
 // StartProcess starts the binary at path with the extra environment env
@@ -53,6 +59,7 @@ func (p *Process) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
 	cmd.Env = append(append(os.Environ(), p.env...), "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = p.output, p.output
+	cmd.SysProcAttr = sysProcAttr() // its own process group, killed with us where the system can
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("scfrpc: start %s: %w", p.path, err)
 	}
@@ -65,7 +72,9 @@ func (p *Process) start(ctx context.Context) error {
 	for {
 		c, err := Dial(ctx, addr)
 		if err == nil {
-			if err = c.Ping(ctx); err == nil {
+			// scf-go-lib listens on all interfaces: make sure the port is
+			// the child's, not another process's that took it first
+			if err = c.Ping(ctx); err == nil && listensOn(cmd.Process.Pid, port) {
 				p.cmd, p.client, p.exited = cmd, c, exited
 				return nil
 			}
@@ -75,7 +84,7 @@ func (p *Process) start(ctx context.Context) error {
 		case <-exited:
 			return fmt.Errorf("%w: %s exited before serving: %v", ErrUnavailable, p.path, cmd.ProcessState)
 		case <-ctx.Done():
-			_ = cmd.Process.Kill()
+			killGroup(cmd)
 			<-exited
 			return fmt.Errorf("%w: %s did not answer on %s: %w", ErrUnavailable, p.path, addr, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
@@ -106,6 +115,9 @@ func (p *Process) ensure(ctx context.Context) (*Client, error) {
 	if p.closed {
 		return nil, fmt.Errorf("%w: process closed", ErrUnavailable)
 	}
+	if p.client == nil && p.draining {
+		return nil, fmt.Errorf("%w: process draining, not restarted", ErrUnavailable)
+	}
 	if p.client == nil {
 		if err := p.start(ctx); err != nil {
 			return nil, err
@@ -130,9 +142,17 @@ func (p *Process) stop() {
 		return
 	}
 	_ = p.client.Close()
-	_ = p.cmd.Process.Kill()
+	killGroup(p.cmd)
 	<-p.exited
 	p.client, p.cmd = nil, nil
+}
+
+// Drain stops restarts: from now on an instance that dies stays dead, and
+// Invoke fails with ErrUnavailable (for shutting down).
+func (p *Process) Drain() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draining = true
 }
 
 // Close kills the process and waits for it.

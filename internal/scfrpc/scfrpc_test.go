@@ -3,8 +3,11 @@ package scfrpc
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -84,4 +87,30 @@ func TestStartProcessFails(t *testing.T) {
 	// a program that exits at once instead of serving
 	_, err = StartProcess(context.Background(), "/bin/true", nil, nil)
 	require.ErrorIs(t, err, ErrUnavailable)
+}
+
+// TestProcessDrainingIsNotRestarted: once draining (shutting down), an
+// instance that dies stays dead.
+func TestProcessDrainingIsNotRestarted(t *testing.T) {
+	p := startFn(t)
+	p.Drain()
+	_, err := call(p, "exit", 5*time.Second)
+	require.Error(t, err)
+	_, err = call(p, "echo", 5*time.Second)
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorContains(t, err, "draining")
+}
+
+// TestListensOn: the port check finds the child's listener, and no other.
+func TestListensOn(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	assert.True(t, listensOn(os.Getpid(), port), "this process's listener")
+	assert.False(t, listensOn(os.Getppid(), port), "another process's")
+	assert.False(t, listensOn(os.Getpid(), port+1))
 }

@@ -34,6 +34,19 @@ func (f Functions) all() []cloudfunction.Handler {
 	return []cloudfunction.Handler{f.Register, f.Transmission, f.Cleanup}
 }
 
+// drain keeps the binaries among the functions from restarting.
+func (f Functions) drain() {
+	for _, h := range f.all() {
+		if b, ok := h.(*BinaryFunction); ok {
+			b.mu.Lock()
+			if b.proc != nil {
+				b.proc.Drain()
+			}
+			b.mu.Unlock()
+		}
+	}
+}
+
 // stop stops the binaries among the functions.
 func (f Functions) stop() {
 	for _, h := range f.all() {

@@ -219,6 +219,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !started {
 		return s.listener.Close()
 	}
+	s.fns.drain() // a binary that dies now is not started again
 	for _, c := range open {
 		c.close(websocket.StatusGoingAway, "gateway shutting down")
 	}

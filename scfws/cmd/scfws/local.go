@@ -66,6 +66,8 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "WebSocket: %s\npush URL:  %s\n", s.URL(), s.PushURL())
+	fmt.Fprintln(stderr, "note: SCF Go binaries (scf-go-lib) listen on all interfaces; "+
+		"whoever reaches this machine can invoke them: use scfws local on a trusted network only")
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -8,11 +8,15 @@ import (
 	"debug/elf"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,4 +190,73 @@ func TestLocalMissingBinary(t *testing.T) {
 	err := run(context.Background(), []string{"local", "-addr", "127.0.0.1:0", "-router", "/nonexistent/app"}, io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, context.Canceled))
+}
+
+// TestLocalKilledLeavesNoFunction: scfws local killed with SIGKILL takes
+// its function binaries with it (Linux: parent-death signal).
+func TestLocalKilledLeavesNoFunction(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's")
+	}
+	cmd := exec.Command(build(t, "."), "local", "-addr", "127.0.0.1:0", "-router", build(t, "../../../examples/echo"))
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "scfws local printed nothing")
+	require.Contains(t, line, "WebSocket: ")
+
+	children := childrenOf(t, cmd.Process.Pid)
+	require.NotEmpty(t, children, "the function runs")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+	assert.Eventually(t, func() bool {
+		for _, pid := range children {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "function processes %v outlived scfws local", children)
+}
+
+// childrenOf lists the processes whose parent is pid, from /proc.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ppid, ok := procStat(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid runs (a zombie awaiting its reaper does not).
+func alive(pid int) bool {
+	state, _, ok := procStat(pid)
+	return ok && state != "Z" && state != "X"
+}
+
+// procStat reads the state and parent of pid from /proc/pid/stat
+// ("pid (comm) state ppid …").
+func procStat(pid int) (state string, ppid int, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, false
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	ppid, err = strconv.Atoi(fields[1])
+	return fields[0], ppid, err == nil
 }

@@ -1,0 +1,58 @@
+package scfrpc
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// sysProcAttr puts the child in a process group of its own and has the
+// kernel kill it when this process dies (PR_SET_PDEATHSIG), even by SIGKILL.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup kills the child and whatever it started.
+func killGroup(cmd *exec.Cmd) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Process.Kill()
+}
+
+// listensOn reports whether process pid holds the socket listening on
+// port: its /proc/pid/fd links name the inode that /proc/net/tcp{,6} lists
+// in state LISTEN (0A) for that port.
+func listensOn(pid, port int) bool {
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", pid), fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	hexPort := fmt.Sprintf(":%04X", port)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(table)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) > 9 && strings.HasSuffix(fields[1], hexPort) && fields[3] == "0A" && inodes[fields[9]] {
+				_ = f.Close()
+				return true
+			}
+		}
+		_ = f.Close()
+	}
+	return false
+}
+

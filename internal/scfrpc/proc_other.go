@@ -1,0 +1,15 @@
+//go:build !linux
+
+package scfrpc
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
+
+// listensOn cannot be checked here.
+func listensOn(pid, port int) bool { return true }
