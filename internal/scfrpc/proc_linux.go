@@ -55,4 +55,3 @@ func listensOn(pid, port int) bool {
 	}
 	return false
 }
-

@@ -27,9 +27,9 @@ type Process struct {
 	env    []string
 	output io.Writer
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	client *Client
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	client   *Client
 	exited   chan struct{}
 	closed   bool
 	draining bool

@@ -286,4 +286,3 @@ func (s *Server) lookup(id string) *client {
 	defer s.mu.Unlock()
 	return s.conns[id]
 }
-
