@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -209,6 +210,9 @@ func TestPushNeverFollowsRedirects(t *testing.T) {
 	hc := &http.Client{}
 	for _, status := range []int{301, 302, 307, 308} {
 		g.SetRule(connID, scfwstest.Rule{Status: status, Location: target.URL})
+		if status == 302 {
+			g.SetRule(connID, scfwstest.Rule{Status: status, Location: "file:///etc/passwd"})
+		}
 		c := newClient(t, g, &scfws.PushOptions{HTTPClient: hc})
 		err := c.Send(context.Background(), connID, scfws.Text("secret"))
 		require.ErrorIs(t, err, scfws.ErrPushRefused, "%d", status)
@@ -287,4 +291,25 @@ func TestPushCancelled(t *testing.T) {
 	err := c.Send(ctx, connID, scfws.Text("x"))
 	require.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, scfws.ErrPushTimeout)
+}
+
+// TestPushNeverRetriesWhatCannotImprove: a TLS certificate the client does
+// not trust fails once, with no second connection.
+func TestPushNeverRetriesWhatCannotImprove(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	c, err := scfws.NewPushClient(srv.URL+"/api-x", nil)
+	require.NoError(t, err)
+	err = c.Send(context.Background(), connID, scfws.Text("x"))
+	require.ErrorIs(t, err, scfws.ErrPushUnavailable)
+	assert.ErrorContains(t, err, "certificate")
+	assert.Equal(t, int64(1), conns.Load(), "not retried")
 }

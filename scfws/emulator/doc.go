@@ -43,9 +43,9 @@
 //     HTTP/1.0, or a Sec-WebSocket-Key that is not 16 bytes in base64.
 //
 // The client gets the status and its standard text only; what the function
-// said (its error, its answer) goes to the log.
-// What status the real gateway uses is not documented; these are the
-// emulator's choice. Origins are not checked.
+// said (its error, its answer) goes to the log. What status the real
+// gateway uses is not documented; these are the emulator's choice. Origins
+// are not checked.
 //
 // Each client message becomes a transmission event (text as it is, binary in
 // base64), invoked one at a time per connection, in order. A failed

@@ -177,3 +177,25 @@ func (failingStore) Remove(context.Context, string) error                { retur
 type removeFails struct{ hub.Store }
 
 func (removeFails) Remove(context.Context, string) error { return errStoreDown }
+
+// TestHubPrunedCountsOnlyRemoved: a refused connection the store no longer
+// held is not reported as pruned.
+func TestHubPrunedCountsOnlyRemoved(t *testing.T) {
+	mem := hub.NewMemoryStore()
+	h, g := newHub(t, ghostMembers{mem})
+	register(t, h, mem, "real", "", "r")
+	g.SetDefault(scfwstest.Rule{Status: 404})
+	err := h.SendRoom(context.Background(), "r", scfws.Text("x"))
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	assert.Len(t, be.Failed, 2)
+	assert.Equal(t, []string{"real"}, be.Pruned, "the ghost was not in the store")
+}
+
+// ghostMembers lists a member the store does not hold.
+type ghostMembers struct{ hub.Store }
+
+func (g ghostMembers) Members(ctx context.Context, room string) ([]string, error) {
+	m, err := g.Store.Members(ctx, room)
+	return append(m, "ghost"), err
+}
