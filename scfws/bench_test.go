@@ -9,10 +9,11 @@ import (
 	"github.com/scfws/scfws-go/internal/benchtest"
 )
 
-// The adapters' cost is measured against a bare json.Unmarshal + json.Marshal
-// of the same structs in the same run: compare BenchmarkRegisterInvoke with
-// BenchmarkRegisterBareJSON, and BenchmarkTransmissionInvoke with
-// BenchmarkTransmissionBareJSON.
+// The adapters' cost is compared, in one loop, with two baselines on the
+// same realistic event (testdata/events/register-browser.json: a browser's
+// 14 headers and a query string): bare json.Unmarshal + json.Marshal of the
+// same structs, and the seed's untyped function through scf-go-lib's
+// reflective handler path.
 
 // benchRegister is the register adapter the benchmarks measure.
 func benchRegister() *RegisterHandler {
@@ -35,8 +36,47 @@ func bareRegister(b *testing.B, raw []byte) {
 	}
 }
 
+// rounds runs f n times: one round of an interleaved comparison.
+func rounds(n int, f func()) func() {
+	return func() {
+		for range n {
+			f()
+		}
+	}
+}
+
+// BenchmarkRegister alternates rounds of 100 register Invokes with rounds
+// of each baseline; x-bare and x-seed are the adapter's time over the
+// baseline's (below 1: faster).
+func BenchmarkRegister(b *testing.B) {
+	raw := fixtures(b)["register-browser"]
+	h := benchRegister()
+	seed := reflectiveHandler(seedRegister)
+	ctx := context.Background()
+	invoke := func() {
+		if _, err := h.Invoke(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("vs-bare-json", func(b *testing.B) {
+		b.ReportAllocs()
+		ours, base := benchtest.Interleave(b, rounds(100, invoke), rounds(100, func() { bareRegister(b, raw) }), nil)
+		b.ReportMetric(float64(ours)/float64(base), "x-bare")
+		b.ReportMetric(float64(ours)/float64(b.N*100), "ns/invoke")
+	})
+	b.Run("vs-seed", func(b *testing.B) {
+		ours, base := benchtest.Interleave(b, rounds(100, invoke), rounds(100, func() {
+			if _, err := seed(ctx, raw); err != nil {
+				b.Fatal(err)
+			}
+		}), nil)
+		b.ReportMetric(float64(ours)/float64(base), "x-seed")
+	})
+}
+
+// BenchmarkRegisterInvoke is one register Invoke, for allocations and profiles.
 func BenchmarkRegisterInvoke(b *testing.B) {
-	raw := fixtures(b)["register-full"]
+	raw := fixtures(b)["register-browser"]
 	h := benchRegister()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -47,52 +87,18 @@ func BenchmarkRegisterInvoke(b *testing.B) {
 	}
 }
 
-func BenchmarkRegisterBareJSON(b *testing.B) {
-	raw := fixtures(b)["register-full"]
-	b.ReportAllocs()
-	for b.Loop() {
-		bareRegister(b, raw)
-	}
-}
-
-// BenchmarkRegisterInvokeInterleaved alternates rounds of 100 register
-// Invokes with rounds of 100 bare Unmarshal + Marshal of the same structs,
-// so that both see the same machine noise; x-bare is the adapter's time over
-// the bare JSON's (the target is at most about 1.5).
-func BenchmarkRegisterInvokeInterleaved(b *testing.B) {
-	raw := fixtures(b)["register-full"]
-	h := benchRegister()
-	ctx := context.Background()
-	ours, bare := benchtest.Interleave(b, func() {
-		for range 100 {
-			if _, err := h.Invoke(ctx, raw); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}, func() {
-		for range 100 {
-			bareRegister(b, raw)
-		}
-	}, nil)
-	b.ReportMetric(float64(ours)/float64(bare), "x-bare")
-}
-
-func BenchmarkTransmissionInvoke(b *testing.B) {
+// BenchmarkTransmission alternates rounds of 100 transmission Invokes with
+// rounds of bare JSON of the same structs; x-bare as above.
+func BenchmarkTransmission(b *testing.B) {
 	raw := fixtures(b)["transmission-text"]
 	h := NewTransmissionHandler(func(context.Context, *TransmissionEvent) error { return nil })
 	ctx := context.Background()
 	b.ReportAllocs()
-	for b.Loop() {
+	ours, base := benchtest.Interleave(b, rounds(100, func() {
 		if _, err := h.Invoke(ctx, raw); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkTransmissionBareJSON(b *testing.B) {
-	raw := fixtures(b)["transmission-text"]
-	b.ReportAllocs()
-	for b.Loop() {
+	}), rounds(100, func() {
 		var ev TransmissionEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			b.Fatal(err)
@@ -100,19 +106,8 @@ func BenchmarkTransmissionBareJSON(b *testing.B) {
 		if _, err := json.Marshal(&Response{ErrMsg: "ok"}); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkRouterInvokeRegister(b *testing.B) {
-	raw := fixtures(b)["register-full"]
-	r := &Router{RegisterOptions: &RegisterOptions{Subprotocols: []string{"chat"}, Extensions: []string{"permessage-deflate"}}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := r.Invoke(ctx, raw); err != nil {
-			b.Fatal(err)
-		}
-	}
+	}), nil)
+	b.ReportMetric(float64(ours)/float64(base), "x-bare")
 }
 
 // reflectiveHandler mirrors scf-go-lib's cloudfunction.Start path (its
@@ -153,18 +148,4 @@ func seedRegister(_ context.Context, event map[string]interface{}) (map[string]i
 		answer["secWebSocketExtensions"] = ""
 	}
 	return map[string]interface{}{"errNo": 0, "errMsg": "ok", "websocket": answer}, nil
-}
-
-// BenchmarkRegisterSeedStyle is the baseline for BenchmarkRegisterInvoke: the
-// seed's register function, untyped, through the reflective handler.
-func BenchmarkRegisterSeedStyle(b *testing.B) {
-	raw := fixtures(b)["register-full"]
-	h := reflectiveHandler(seedRegister)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := h(ctx, raw); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

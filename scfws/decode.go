@@ -7,37 +7,56 @@ import (
 	"strings"
 )
 
-// wireEvent is the union of the three events, decoded once by every adapter
-// and the Router: one decode path, so they cannot disagree.
+// wireEvent is the union of the three events, decoded once, in one pass, by
+// every adapter and the Router: one decode path, so they cannot disagree.
 type wireEvent struct {
-	RequestContext        json.RawMessage `json:"requestContext"`
-	WebSocket             *wireWebSocket  `json:"websocket"`
-	Headers               params          `json:"headers"`
-	HeaderParameters      params          `json:"headerParameters"`
-	QueryString           params          `json:"queryString"`
-	QueryStringParameters params          `json:"queryStringParameters"`
-	PathParameters        params          `json:"pathParameters"`
+	RequestContext        *RequestContext // nil when absent or not an object
+	WebSocket             *wireWebSocket  // nil when absent or null
+	Headers               params
+	HeaderParameters      params
+	QueryString           params
+	QueryStringParameters params
+	PathParameters        params
 }
 
 type wireWebSocket struct {
-	Action                 Action   `json:"action"`
-	SecConnectionID        string   `json:"secConnectionID"`
-	SecWebSocketProtocol   string   `json:"secWebSocketProtocol"`
-	SecWebSocketExtensions string   `json:"secWebSocketExtensions"`
-	DataType               DataType `json:"dataType"`
-	Data                   string   `json:"data"`
+	Action                 Action
+	SecConnectionID        string
+	SecWebSocketProtocol   string
+	SecWebSocketExtensions string
+	DataType               DataType
+	Data                   string
 }
 
 // decode reads a payload and tells which function it is for. Its errors, in
 // this order: [ErrMalformedEvent] (not a JSON object of the event's shape),
 // [ErrMissingWebSocket], [ErrWrongAction] (an action no function serves).
 // The role is ActionConnecting, ActionDataSend or ActionClosing.
-func decode(payload []byte) (w *wireEvent, role Action, err error) {
-	w = new(wireEvent)
-	if err := json.Unmarshal(payload, w); err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrMalformedEvent, err)
+//
+// It reads the payload once, validating all of it, and answers as
+// encoding/json would on the event's structs (keys matched without regard
+// to case, the last of repeated keys winning, null leaving a field as it
+// is); requestContext and the undocumented maps are lenient: a value of an
+// unexpected type there is dropped, not an error.
+func decode(payload []byte) (*wireEvent, Action, error) {
+	s := scanner{b: payload}
+	w := new(wireEvent)
+	mistyped := false
+	if !s.object(func(key []byte) { w.member(&s, key, &mistyped) }) {
+		if s.null() && s.atEnd() && s.err == nil {
+			return nil, "", ErrMissingWebSocket // as encoding/json decodes null: nothing
+		}
+		return nil, "", fmt.Errorf("%w: not a JSON object", ErrMalformedEvent)
 	}
-	if w.WebSocket == nil {
+	if !s.atEnd() {
+		s.fail() // data after the object
+	}
+	switch {
+	case s.err != nil:
+		return nil, "", fmt.Errorf("%w: %w at offset %d", ErrMalformedEvent, s.err, s.i)
+	case mistyped:
+		return nil, "", fmt.Errorf("%w: websocket or one of its fields has the wrong type", ErrMalformedEvent)
+	case w.WebSocket == nil:
 		return nil, "", ErrMissingWebSocket
 	}
 	switch w.WebSocket.Action {
@@ -51,29 +70,131 @@ func decode(payload []byte) (w *wireEvent, role Action, err error) {
 	return nil, "", fmt.Errorf("%w: %q", ErrWrongAction, w.WebSocket.Action)
 }
 
-// requestContext decodes requestContext leniently: nil when absent or not an
-// object; a field of an unexpected type stays zero.
-func (w *wireEvent) requestContext() *RequestContext {
-	raw := bytes.TrimSpace(w.RequestContext)
-	if len(raw) == 0 || raw[0] != '{' {
+// member decodes one member of the event object.
+func (w *wireEvent) member(s *scanner, key []byte, mistyped *bool) {
+	switch {
+	case keyIs(key, "websocket"):
+		if s.null() {
+			w.WebSocket = nil
+			return
+		}
+		if w.WebSocket == nil {
+			w.WebSocket = new(wireWebSocket)
+		}
+		if !s.object(func(k []byte) { w.WebSocket.member(s, k, mistyped) }) {
+			s.skip()
+			*mistyped = true
+		}
+	case keyIs(key, "requestContext"):
+		w.RequestContext = s.requestContext()
+	case keyIs(key, "headers"):
+		w.Headers = s.params()
+	case keyIs(key, "headerParameters"):
+		w.HeaderParameters = s.params()
+	case keyIs(key, "queryString"):
+		w.QueryString = s.params()
+	case keyIs(key, "queryStringParameters"):
+		w.QueryStringParameters = s.params()
+	case keyIs(key, "pathParameters"):
+		w.PathParameters = s.params()
+	default:
+		s.skip()
+	}
+}
+
+// member decodes one member of the websocket object: the fields the SDK
+// needs are strings (or null); another type is a malformed event.
+func (ws *wireWebSocket) member(s *scanner, key []byte, mistyped *bool) {
+	var dst *string
+	switch {
+	case keyIs(key, "action"):
+		dst = (*string)(&ws.Action)
+	case keyIs(key, "secConnectionID"):
+		dst = &ws.SecConnectionID
+	case keyIs(key, "secWebSocketProtocol"):
+		dst = &ws.SecWebSocketProtocol
+	case keyIs(key, "secWebSocketExtensions"):
+		dst = &ws.SecWebSocketExtensions
+	case keyIs(key, "dataType"):
+		dst = (*string)(&ws.DataType)
+	case keyIs(key, "data"):
+		dst = &ws.Data
+	default:
+		s.skip()
+		return
+	}
+	if !s.strOrNull(dst) {
+		*mistyped = true
+	}
+}
+
+// requestContext decodes requestContext leniently: nil when it is not an
+// object; a field of an unexpected type stays zero; Raw keeps the object.
+func (s *scanner) requestContext() *RequestContext {
+	start := s.peekStart()
+	rc := new(RequestContext)
+	var serviceName string
+	ok := s.object(func(key []byte) {
+		var dst *string
+		switch {
+		case keyIs(key, "serviceId"):
+			dst = &rc.ServiceID
+		case keyIs(key, "serviceName"):
+			dst = &serviceName
+		case keyIs(key, "path"):
+			dst = &rc.Path
+		case keyIs(key, "httpMethod"):
+			dst = &rc.HTTPMethod
+		case keyIs(key, "requestId"):
+			dst = &rc.RequestID
+		case keyIs(key, "sourceIp"):
+			dst = &rc.SourceIP
+		case keyIs(key, "stage"):
+			dst = &rc.Stage
+		case keyIs(key, "identity"):
+			if !s.null() {
+				rc.Identity = bytes.Clone(s.skip())
+			}
+			return
+		case keyIs(key, "websocketEnable"):
+			switch s.peek() {
+			case 't':
+				s.literal("true")
+				rc.WebSocketEnable = true
+			case 'f':
+				s.literal("false")
+				rc.WebSocketEnable = false
+			default:
+				s.skip()
+			}
+			return
+		default:
+			s.skip()
+			return
+		}
+		s.strOrNull(dst)
+	})
+	if !ok {
+		s.skip()
 		return nil
 	}
-	var rc struct {
-		RequestContext
-		ServiceName string `json:"serviceName"`
-	}
-	_ = json.Unmarshal(raw, &rc) // type errors leave fields zero; the rest is decoded
 	if rc.ServiceID == "" {
-		rc.ServiceID = rc.ServiceName
+		rc.ServiceID = serviceName
 	}
-	rc.RequestContext.Raw = raw
-	return &rc.RequestContext
+	rc.Raw = bytes.Clone(s.b[start:s.i])
+	return rc
+}
+
+// keyIs matches a key as encoding/json does: exactly, or without regard to
+// case.
+func keyIs(key []byte, name string) bool {
+	return string(key) == name || bytes.EqualFold(key, []byte(name))
 }
 
 func (w *wireEvent) register() *RegisterEvent {
 	ws := w.WebSocket
 	return &RegisterEvent{
-		RequestContext: w.requestContext(),
+		RequestContext: w.RequestContext,
 		WebSocket: RegisterWebSocket{
 			Action:                 ws.Action,
 			SecConnectionID:        ws.SecConnectionID,
@@ -91,7 +212,7 @@ func (w *wireEvent) register() *RegisterEvent {
 func (w *wireEvent) transmission() *TransmissionEvent {
 	ws := w.WebSocket
 	return &TransmissionEvent{
-		RequestContext: w.requestContext(),
+		RequestContext: w.RequestContext,
 		WebSocket: TransmissionWebSocket{
 			Action:          ws.Action,
 			SecConnectionID: ws.SecConnectionID,
@@ -103,7 +224,7 @@ func (w *wireEvent) transmission() *TransmissionEvent {
 
 func (w *wireEvent) cleanup() *CleanupEvent {
 	return &CleanupEvent{
-		RequestContext: w.requestContext(),
+		RequestContext: w.RequestContext,
 		WebSocket:      CleanupWebSocket{Action: w.WebSocket.Action, SecConnectionID: w.WebSocket.SecConnectionID},
 	}
 }
@@ -111,24 +232,21 @@ func (w *wireEvent) cleanup() *CleanupEvent {
 // params is a string map decoded leniently (see [RegisterEvent.Headers]).
 type params map[string]string
 
-func (p *params) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		*p = nil
-		return nil // undocumented data never makes an event malformed
-	}
-	if raw == nil {
-		*p = nil
+// params decodes an object of undocumented request data; nil for any other
+// value.
+func (s *scanner) params() params {
+	if s.peek() != '{' {
+		s.skip()
 		return nil
 	}
-	out := make(params, len(raw))
-	for k, v := range raw {
-		if s, ok := lenientString(v); ok {
-			out[k] = s
+	out := params{}
+	s.object(func(key []byte) {
+		k := string(key)
+		if v, ok := lenientString(s.skip()); ok {
+			out[k] = v
 		}
-	}
-	*p = out
-	return nil
+	})
+	return out
 }
 
 // lenientString is a JSON value as a string: a string as it is, an array's

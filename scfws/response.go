@@ -1,6 +1,6 @@
 package scfws
 
-import "encoding/json"
+import "strconv"
 
 // Response is the {errNo, errMsg} answer of the protocol: the register
 // function's answer (errNo 0 with a websocket object accepts the connection,
@@ -19,11 +19,27 @@ type Response struct {
 // okBody is the answer of the transmission and cleanup adapters.
 const okBody = `{"errNo":0,"errMsg":"ok"}`
 
-// marshal never fails: a Response holds only strings and ints.
+// marshal encodes r byte for byte as encoding/json does, without reflection.
 func (r *Response) marshal() []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
-		panic("scfws: marshal response: " + err.Error())
+	b := make([]byte, 0, 96+len(r.ErrMsg))
+	b = append(b, `{"errNo":`...)
+	b = strconv.AppendInt(b, int64(r.ErrNo), 10)
+	b = append(b, `,"errMsg":`...)
+	b = appendString(b, r.ErrMsg)
+	if ws := r.WebSocket; ws != nil {
+		b = append(b, `,"websocket":{"action":`...)
+		b = appendString(b, string(ws.Action))
+		b = append(b, `,"secConnectionID":`...)
+		b = appendString(b, ws.SecConnectionID)
+		if ws.SecWebSocketProtocol != "" {
+			b = append(b, `,"secWebSocketProtocol":`...)
+			b = appendString(b, ws.SecWebSocketProtocol)
+		}
+		if ws.SecWebSocketExtensions != "" {
+			b = append(b, `,"secWebSocketExtensions":`...)
+			b = appendString(b, ws.SecWebSocketExtensions)
+		}
+		b = append(b, '}')
 	}
-	return b
+	return append(b, '}')
 }
