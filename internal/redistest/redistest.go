@@ -47,6 +47,7 @@ func Start(log io.Writer) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	cmd.SysProcAttr = dieWithParent() // a test binary killed by its timeout leaves no server behind
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
