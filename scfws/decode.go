@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // wireEvent is the union of the three events, decoded once, in one pass, by
@@ -239,10 +240,12 @@ func (s *scanner) params() params {
 		s.skip()
 		return nil
 	}
-	out := params{}
+	out := make(params, 16) // a browser sends about 14 headers
 	s.object(func(key []byte) {
 		k := string(key)
-		if v, ok := lenientString(s.skip()); ok {
+		if s.peek() == '"' {
+			out[k] = s.str()
+		} else if v, ok := lenientString(s.skip()); ok {
 			out[k] = v
 		}
 	})
@@ -268,11 +271,15 @@ func lenientString(v json.RawMessage) (string, bool) {
 
 // scalarText is a string's text or any other value's JSON text.
 func scalarText(v []byte) string {
-	if v[0] == '"' {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return s
-		}
+	if v[0] != '"' {
+		return string(v)
+	}
+	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in)
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
 	}
 	return string(v)
 }
