@@ -50,7 +50,8 @@ func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedP
 // attempt makes one request and classifies its outcome; retry is set only
 // when the request provably never left (the gateway could not be dialled).
 func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, body []byte) (int, *PushError, bool) {
-	resp, err := c.rc.R().SetContext(ctx).SetBody(body).SetDoNotParseResponse(true).Post(pushURL)
+	// a reader, not the []byte, so that resty does not copy the body
+	resp, err := c.rc.R().SetContext(ctx).SetBody(bytes.NewReader(body)).SetDoNotParseResponse(true).Post(pushURL)
 	if err != nil {
 		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
 	}

@@ -120,8 +120,12 @@ func newPushClient(opts *PushOptions) *PushClient {
 		hc.Transport = t
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// Every header resty would otherwise work out per request is set once
+	// here (Accept, which it would derive from Content-Type with a regular
+	// expression; User-Agent).
 	c.rc = resty.NewWithClient(&hc).SetLogger(quietLogger{}).SetDisableWarn(true).
-		SetHeader("Content-Type", "application/json")
+		SetHeaders(map[string]string{"Content-Type": "application/json", "Accept": "application/json",
+			"User-Agent": "scfws-go"})
 	c.answers.New = func() any { return new(bytes.Buffer) }
 	return c
 }
