@@ -67,6 +67,7 @@ type PushClient struct {
 	rc      *resty.Client
 	opts    PushOptions
 	url     atomic.Pointer[string] // nil until known (NewPushClientFromEnv)
+	fromEnv bool                   // the URL follows the invocation\'s environment
 	answers sync.Pool              // *bytes.Buffer to read answers into
 }
 
@@ -86,12 +87,14 @@ func NewPushClient(pushURL string, opts *PushOptions) (*PushClient, error) {
 // component uses), read at first use: SCF's Go runtime sets a function's
 // environment with each invocation, so it may not be there yet when main
 // runs. The environment of the invocation's ctx (scf-go-lib's
-// functioncontext) is read first, then the process's. The URL, once found,
-// is kept. A push before any URL is known fails with a *PushError wrapping
+// functioncontext) is read first, at every push, then the process's, until
+// a URL is found; that one is kept for pushes whose ctx carries no
+// environment. A push before any URL is known fails with a *PushError wrapping
 // [ErrPushUnavailable] that names both variables; a URL that is set but
 // invalid is an error here, or at that push.
 func NewPushClientFromEnv(opts *PushOptions) (*PushClient, error) {
 	c := newPushClient(opts)
+	c.fromEnv = true
 	if _, err := c.resolve(context.Background()); err != nil && !errors.Is(err, errNoPushURL) {
 		return nil, err
 	}
@@ -143,30 +146,43 @@ func checkPushURL(pushURL string) error {
 	return nil
 }
 
-// resolve returns the push URL, looking it up in the environment until found.
+// resolve returns the push URL: the invocation's environment's when the
+// client follows the environment and ctx carries one, else the one kept,
+// else the process environment's.
 func (c *PushClient) resolve(ctx context.Context) (string, error) {
-	if u := c.url.Load(); u != nil {
-		return *u, nil
+	cur := c.url.Load()
+	if !c.fromEnv {
+		return *cur, nil
 	}
-	fc, _ := functioncontext.FromContext(ctx)
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		for _, name := range pushURLVars {
+			if v := fc.Environment[name]; v != "" {
+				return c.keep(cur, name, v)
+			}
+		}
+	}
+	if cur != nil {
+		return *cur, nil
+	}
 	for _, name := range pushURLVars {
-		v := ""
-		if fc != nil {
-			v = fc.Environment[name]
+		if v := os.Getenv(name); v != "" {
+			return c.keep(cur, name, v)
 		}
-		if v == "" {
-			v = os.Getenv(name)
-		}
-		if v == "" {
-			continue
-		}
-		if err := checkPushURL(v); err != nil {
-			return "", fmt.Errorf("%w (from %s)", err, name)
-		}
-		c.url.Store(&v)
-		return v, nil
 	}
 	return "", errNoPushURL
+}
+
+// keep checks a push URL read from variable name, unless it is the one
+// kept already, and keeps it.
+func (c *PushClient) keep(cur *string, name, v string) (string, error) {
+	if cur != nil && *cur == v {
+		return v, nil
+	}
+	if err := checkPushURL(v); err != nil {
+		return "", fmt.Errorf("%w (from %s)", err, name)
+	}
+	c.url.Store(&v)
+	return v, nil
 }
 
 // Send pushes m to one connection. It returns nil once the gateway answered

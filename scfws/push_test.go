@@ -313,3 +313,30 @@ func TestPushNeverRetriesWhatCannotImprove(t *testing.T) {
 	assert.ErrorContains(t, err, "certificate")
 	assert.Equal(t, int64(1), conns.Load(), "not retried")
 }
+
+// TestPushClientFollowsInvocationEnvironment: a client made from the
+// environment pushes where each invocation's environment says (one client
+// serving functions of two emulators, say); a client made with a URL does not.
+func TestPushClientFollowsInvocationEnvironment(t *testing.T) {
+	g1, g2 := scfwstest.NewGateway(), scfwstest.NewGateway()
+	defer g1.Close()
+	defer g2.Close()
+	t.Setenv("SCFWS_PUSH_URL", "")
+	t.Setenv("wsBackUrl", "")
+	env := func(url string) context.Context {
+		return functioncontext.NewContext(context.Background(), &functioncontext.FunctionContext{
+			Environment: map[string]string{"SCFWS_PUSH_URL": url}})
+	}
+	c, err := scfws.NewPushClientFromEnv(nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Send(env(g1.URL), connID, scfws.Text("1")))
+	require.NoError(t, c.Send(env(g2.URL), connID, scfws.Text("2")))
+	require.NoError(t, c.Send(context.Background(), connID, scfws.Text("3")), "without an environment: the last one")
+	assert.Equal(t, 1, g1.Requests())
+	assert.Equal(t, 2, g2.Requests())
+
+	fixed, err := scfws.NewPushClient(g1.URL, nil)
+	require.NoError(t, err)
+	require.NoError(t, fixed.Send(env(g2.URL), connID, scfws.Text("4")))
+	assert.Equal(t, 2, g1.Requests(), "an explicit URL is kept")
+}
