@@ -67,7 +67,7 @@ type PushClient struct {
 	rc      *resty.Client
 	opts    PushOptions
 	url     atomic.Pointer[string] // nil until known (NewPushClientFromEnv)
-	fromEnv bool                   // the URL follows the invocation\'s environment
+	fromEnv bool                   // the URL follows the invocation's environment
 	answers sync.Pool              // *bytes.Buffer to read answers into
 }
 
