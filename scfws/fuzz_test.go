@@ -3,6 +3,7 @@ package scfws
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -126,7 +127,11 @@ func FuzzPushRequest(f *testing.F) {
 		}
 
 		var p PushRequest
-		if json.Unmarshal(body, &p) != nil {
+		err = json.Unmarshal(body, &p)
+		if ref, refErr := pushReference(body); (err == nil) != (refErr == nil) || (err == nil && ref != p) {
+			t.Fatalf("%q: decoded %+v (%v), encoding/json %+v (%v)", body, p, err, ref, refErr)
+		}
+		if err != nil {
 			return
 		}
 		again, err := json.Marshal(p)
@@ -138,4 +143,26 @@ func FuzzPushRequest(f *testing.F) {
 			t.Fatalf("%s decodes to %+v, encodes to %s, decodes to %+v (%v)", body, p, again, q, err)
 		}
 	})
+}
+
+// pushReference decodes a push body with encoding/json, as PushRequest
+// did at first.
+func pushReference(b []byte) (PushRequest, error) {
+	var w struct {
+		WebSocket *wireWebSocketJSON `json:"websocket"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return PushRequest{}, err
+	}
+	ws := w.WebSocket
+	switch {
+	case ws == nil || ws.SecConnectionID == "":
+		return PushRequest{}, errors.New("no websocket or connection")
+	case ws.Action == ActionClosing:
+		return PushRequest{Action: ActionClosing, ConnectionID: ws.SecConnectionID}, nil
+	case ws.Action != ActionDataSend || ws.DataType != DataText && ws.DataType != DataBinary:
+		return PushRequest{}, errors.New("bad action or data type")
+	}
+	return PushRequest{Action: ActionDataSend, ConnectionID: ws.SecConnectionID,
+		Message: Message{DataType: ws.DataType, Data: ws.Data}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,7 +87,8 @@ func (c *client) serve() {
 		if typ == websocket.MessageBinary {
 			m = scfws.Binary(data)
 		}
-		payload, _ := json.Marshal(scfwstest.NewTransmissionEvent(c.id, m))
+		// a transmission event is shaped as a data push: the same encoder
+		payload, _ := scfws.PushRequest{Action: scfws.ActionDataSend, ConnectionID: c.id, Message: m}.MarshalJSON()
 		start := time.Now()
 		// as in the cloud, the invocation does not end when the client goes
 		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
@@ -168,6 +170,9 @@ func (s *Server) cleanup(id string) {
 }
 
 func (s *Server) logEvent(a scfws.Action, id string, start time.Time, err error, data string) {
+	if err == nil && !s.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // the hot path builds no attributes nobody reads
+	}
 	attrs := []any{"action", string(a), "secConnectionID", id, "latency", time.Since(start)}
 	if s.opts.LogData && data != "" {
 		attrs = append(attrs, "data", data)

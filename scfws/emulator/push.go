@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 	pushReadTimeout = 5 * time.Second
 )
 
+// okBody is the push answer for success.
+var okBody = []byte(`{"errNo":0,"errMsg":"ok"}`)
+
 func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// a slow body cannot hold the endpoint
@@ -31,8 +35,14 @@ func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	status, errNo, errMsg, id, action := s.push(r)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	body, _ := json.Marshal(scfws.Response{ErrNo: errNo, ErrMsg: errMsg})
+	body := okBody
+	if errNo != 0 {
+		body, _ = json.Marshal(scfws.Response{ErrNo: errNo, ErrMsg: errMsg})
+	}
 	_, _ = w.Write(body)
+	if errNo == 0 && !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
 	attrs := []any{"action", action, "secConnectionID", id, "status", status, "errNo", errNo, "latency", time.Since(start)}
 	if errNo != 0 {
 		dropped := false
