@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scfws/scfws-go/internal/benchtest"
 	"github.com/scfws/scfws-go/internal/scfrpc"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/scfwstest"
@@ -42,4 +43,30 @@ func TestEchoStartedAsSCF(t *testing.T) {
 	pushes := g.PushesTo("CQ1RaJAf4vzaVAkNUdHLZA==")
 	require.Len(t, pushes, 1)
 	assert.Equal(t, scfws.Text("hello"), pushes[0].Message)
+}
+
+// BenchmarkColdStart alternates starting the echo binary (scfws, resty and
+// their dependencies inside) until it answers the runtime's Ping with
+// starting a bare scf-go-lib function (internal/scfrpc/testdata/fn);
+// x-hello is the echo binary's start time over the bare one's.
+func BenchmarkColdStart(b *testing.B) {
+	dir := b.TempDir()
+	echo, hello := filepath.Join(dir, "echo"), filepath.Join(dir, "hello")
+	for bin, pkg := range map[string]string{echo: ".", hello: "../../internal/scfrpc/testdata/fn"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			b.Fatal(string(out))
+		}
+	}
+	start := func(bin string) func() {
+		return func() {
+			p, err := scfrpc.StartProcess(context.Background(), bin, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = p.Close()
+		}
+	}
+	ours, bare := benchtest.Interleave(b, start(echo), start(hello), nil)
+	b.ReportMetric(float64(ours)/float64(bare), "x-hello")
+	b.ReportMetric(float64(ours.Microseconds())/float64(b.N), "µs/start")
 }

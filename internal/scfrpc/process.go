@@ -69,7 +69,7 @@ func (p *Process) start(ctx context.Context) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	for {
+	for wait := time.Millisecond; ; wait = min(2*wait, 16*time.Millisecond) {
 		c, err := Dial(ctx, addr)
 		if err == nil {
 			// scf-go-lib listens on all interfaces: make sure the port is
@@ -87,7 +87,7 @@ func (p *Process) start(ctx context.Context) error {
 			killGroup(cmd)
 			<-exited
 			return fmt.Errorf("%w: %s did not answer on %s: %w", ErrUnavailable, p.path, addr, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -1,0 +1,82 @@
+// Command benchtable reads `go test -bench` output from the benchmarks that
+// scripts/bench runs and prints the README's performance table: each
+// comparison's ratio, measured in one loop with its baseline, against its
+// goal.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// row is one line of the table: metric of benchmark, against a goal.
+type row struct {
+	what, bench, metric, goal string
+	met                       func(float64) bool
+}
+
+func atMost(x float64) func(float64) bool  { return func(v float64) bool { return v <= x } }
+func atLeast(x float64) func(float64) bool { return func(v float64) bool { return v >= x } }
+
+var rows = []row{
+	{"register `Invoke`, browser event (14 headers, query string), vs bare `encoding/json` of the same structs (time)", "BenchmarkRegister/vs-bare-json", "x-bare", "≤ 1.1", atMost(1.1)},
+	{"register `Invoke` vs the seed's untyped function through scf-go-lib's reflective path (time)", "BenchmarkRegister/vs-seed", "x-seed", "≤ 0.5 (2× faster)", atMost(0.5)},
+	{"transmission `Invoke` vs bare `encoding/json` (time)", "BenchmarkTransmission", "x-bare", "≤ 1.1", atMost(1.1)},
+	{"`Send` throughput vs a plain keep-alive `net/http` client, 1 goroutine", "BenchmarkSend/1-goroutine", "x-nethttp", "≥ 0.95", atLeast(0.95)},
+	{"`Send` throughput vs plain `net/http`, 32 goroutines", "BenchmarkSend/32-goroutines", "x-nethttp", "≥ 0.95", atLeast(0.95)},
+	{"`Send` vs the seed's new connection per push (time)", "BenchmarkSend/vs-seed", "x-seed", "< 1", atMost(1)},
+	{"`Broadcast` to 1,000 (Concurrency 32) vs a `net/http` pool of 32, gateway answering at once (time)", "BenchmarkBroadcast/gateway+0s", "x-pool", "≤ 1.05", atMost(1.05)},
+	{"`Broadcast` to 1,000 vs the pool, gateway +2 ms (time)", "BenchmarkBroadcast/gateway+2ms", "x-pool", "≤ 1.05", atMost(1.05)},
+	{"`Hub.SendRoom` to 1,000 vs `Broadcast`, memory store (time)", "BenchmarkHubSendRoom/memory", "x-broadcast", "≤ 1.10", atMost(1.10)},
+	{"`Hub.SendRoom` to 1,000 vs `Broadcast`, real `redis-server` (time)", "BenchmarkHubSendRoom/redis", "x-broadcast", "≤ 1.10", atMost(1.10)},
+	{"emulator echo, in-process functions, 100 clients, vs a plain echo server (msgs/s)", "BenchmarkEcho/inprocess-100", "x-plain", "≥ 0.35", atLeast(0.35)},
+	{"emulator echo, 100 clients: p99 round trip vs the plain server's", "BenchmarkEcho/inprocess-100", "p99-x", "≤ 3", atMost(3)},
+	{"emulator echo, in-process functions, 1,000 clients (msgs/s)", "BenchmarkEcho/inprocess-1000", "x-plain", "≥ 0.35", atLeast(0.35)},
+	{"emulator echo, 1,000 clients: p99 vs the plain server's", "BenchmarkEcho/inprocess-1000", "p99-x", "≤ 3", atMost(3)},
+	{"`scfws local` way: the echo SCF binary over the runtime protocol, 100 clients (msgs/s)", "BenchmarkEcho/binary-100", "x-plain", "≥ 0.2", atLeast(0.2)},
+	{"cold start: the echo binary (scfws, resty inside) vs a bare scf-go-lib function (time to answer)", "BenchmarkColdStart", "x-hello", "≤ 1.05", atMost(1.05)},
+}
+
+var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	metrics := map[string]map[string]float64{}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		fields := strings.Fields(m[3])
+		got := map[string]float64{}
+		for i := 0; i+1 < len(fields); i += 2 {
+			if v, err := strconv.ParseFloat(fields[i], 64); err == nil {
+				got[fields[i+1]] = v
+			}
+		}
+		metrics[m[1]] = got
+	}
+	fmt.Println("| comparison (same loop, alternating) | ratio | goal | |")
+	fmt.Println("|---|---|---|---|")
+	missing := 0
+	for _, r := range rows {
+		v, ok := metrics[r.bench][r.metric]
+		if !ok {
+			fmt.Printf("| %s | not measured | %s | |\n", r.what, r.goal)
+			missing++
+			continue
+		}
+		mark := "met"
+		if !r.met(v) {
+			mark = "**not met**"
+		}
+		fmt.Printf("| %s | %.2f× | %s | %s |\n", r.what, v, r.goal, mark)
+	}
+	if missing > 0 {
+		os.Exit(1)
+	}
+}
