@@ -37,9 +37,7 @@ func Linear(t testing.TB, n int, limit time.Duration, f func(n int)) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	measure := func(n int) time.Duration {
 		runtime.GC()
-		s := time.Now()
-		repeat(n)()
-		return time.Since(s) / time.Duration(reps)
+		return threadCPU(repeat(n)) / time.Duration(reps)
 	}
 	small, large := time.Duration(1<<62), time.Duration(1<<62)
 	for range 3 {
