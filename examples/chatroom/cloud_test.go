@@ -66,3 +66,31 @@ func TestCloudMode(t *testing.T) {
 		checkHeadCounts(t, srv)
 	})
 }
+
+func TestRedisOptions(t *testing.T) {
+	for _, k := range []string{"REDIS_URL", "REDIS_ADDR", "REDIS_PASSWORD", "REDIS_DB"} {
+		t.Setenv(k, "")
+	}
+	_, err := redisOptions()
+	require.ErrorContains(t, err, "REDIS_URL or REDIS_ADDR")
+
+	t.Setenv("REDIS_URL", "redis://:secret@10.0.0.5:6380/3")
+	o, err := redisOptions()
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.5:6380", o.Addr)
+	assert.Equal(t, "secret", o.Password)
+	assert.Equal(t, 3, o.DB)
+	t.Setenv("REDIS_URL", "http://nope")
+	_, err = redisOptions()
+	require.ErrorContains(t, err, "REDIS_URL")
+
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("REDIS_ADDR", "10.0.0.5:6379")
+	t.Setenv("REDIS_DB", "two")
+	_, err = redisOptions()
+	require.ErrorContains(t, err, `REDIS_DB "two"`, "a bad REDIS_DB stops start-up instead of meaning 0")
+	t.Setenv("REDIS_DB", "2")
+	o, err = redisOptions()
+	require.NoError(t, err)
+	assert.Equal(t, 2, o.DB)
+}

@@ -7,13 +7,14 @@
 //
 // Started by SCF (_LAMBDA_SERVER_PORT is set), the same binary is the cloud
 // function serving all three roles, with the connection store on Redis
-// (REDIS_ADDR, REDIS_PASSWORD, REDIS_DB, REDIS_PREFIX) and pushes to the
+// (REDIS_URL, or REDIS_ADDR, REDIS_PASSWORD and REDIS_DB; REDIS_PREFIX) and pushes to the
 // reverse-push address in SCFWS_PUSH_URL (or wsBackUrl). Package it with
 // "go run ./scfws/cmd/scfws package ./examples/chatroom".
 package main
 
 import (
 	"context"
+	"errors"
 	_ "embed"
 	"flag"
 	"fmt"
@@ -45,11 +46,15 @@ func main() {
 	}
 	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
 	idle := flag.Duration("idle", 10*time.Minute, "close clients idle this long, as the API's backend timeout does")
-	verbose := flag.Bool("v", false, "log message data too")
+	verbose := flag.Bool("v", false, "log every event and push, with message data")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level := slog.LevelWarn // quiet: only what went wrong
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := startLocal(ctx, *addr, *idle, logger, *verbose)
 	if err != nil {
 		log.Fatal(err)
@@ -84,19 +89,43 @@ func startLocal(ctx context.Context, addr string, idle time.Duration, logger *sl
 		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: idle, Logger: logger, LogData: verbose})
 }
 
+// redisOptions reads the Redis to use from REDIS_URL (redis://[user:password@]host:port/db,
+// rediss:// for TLS), else REDIS_ADDR with REDIS_PASSWORD and REDIS_DB. A
+// value that does not parse stops start-up.
+func redisOptions() (*redis.Options, error) {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		return o, nil
+	}
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		return nil, errors.New("set REDIS_URL or REDIS_ADDR (TencentDB for Redis): SCF instances share no memory")
+	}
+	o := &redis.Options{Addr: addr, Password: os.Getenv("REDIS_PASSWORD")}
+	if v := os.Getenv("REDIS_DB"); v != "" {
+		db, err := strconv.Atoi(v)
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("REDIS_DB %q is not a database number", v)
+		}
+		o.DB = db
+	}
+	return o, nil
+}
+
 // cloud runs as the SCF function, with Redis and the reverse-push address.
 func cloud() {
 	push, err := scfws.NewPushClientFromEnv(nil) // SCFWS_PUSH_URL, read at the first push
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		log.Fatal("chatroom: set REDIS_ADDR (host:port of TencentDB for Redis): SCF instances share no memory")
+	ropts, err := redisOptions()
+	if err != nil {
+		log.Fatal("chatroom: ", err)
 	}
-	db, _ := strconv.Atoi(os.Getenv("REDIS_DB"))
-	rdb := redis.NewClient(&redis.Options{Addr: addr, Password: os.Getenv("REDIS_PASSWORD"), DB: db})
-	store, err := redisstore.New(rdb, &redisstore.Options{Prefix: os.Getenv("REDIS_PREFIX")})
+	store, err := redisstore.New(redis.NewClient(ropts), &redisstore.Options{Prefix: os.Getenv("REDIS_PREFIX")})
 	if err != nil {
 		log.Fatal(err)
 	}
