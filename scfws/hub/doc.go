@@ -16,8 +16,15 @@
 // A [Hub] joins a Store and a scfws.PushClient: [Hub.Register] and
 // [Hub.Cleanup] do the bookkeeping of the register and cleanup events,
 // [Hub.Send], [Hub.SendRoom] and [Hub.SendUser] push and prune every
-// connection the gateway refused, [Hub.Disconnect] closes a client and
-// forgets it. Sends to many report failures as a *scfws.BroadcastError.
+// connection the gateway refused, [Hub.Disconnect], [Hub.CloseUser] and
+// [Hub.CloseRoom] close clients and forget them. Sends to many report
+// failures as a *scfws.BroadcastError.
+//
+// A connection's details — connected at, last active (kept by Touch), user,
+// meta — are [Store.Get]'s; ErrNotFound means it is gone. There is no send
+// to every connection of the app: a store would have to list every key (a
+// SCAN over every Redis Cluster node) for each send; have every connection
+// join a room such as "all" at register time instead.
 //
 // # Errors
 //

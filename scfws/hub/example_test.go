@@ -36,3 +36,24 @@ func ExampleHub_SendRoom() {
 	// 1 sent, pruned: [gone]
 	// 2 members left
 }
+
+// Closing a room: every connection in it gets a closing push and leaves
+// the store (the gateway runs no cleanup for server-side closes).
+func ExampleHub_CloseRoom() {
+	gw := scfwstest.NewGateway()
+	defer gw.Close()
+	push, _ := scfws.NewPushClient(gw.URL, nil)
+	store := hub.NewMemoryStore()
+	h := hub.New(store, push, nil)
+	ctx := context.Background()
+	for _, id := range []string{"ann", "bob"} {
+		_ = h.Register(ctx, scfwstest.NewRegisterEvent(id), "", nil)
+		_ = store.Join(ctx, id, "games")
+	}
+	fmt.Println(h.CloseRoom(ctx, "games"))
+	members, _ := store.Members(ctx, "games")
+	fmt.Println(len(gw.Pushes()), "closing pushes,", len(members), "members left")
+	// Output:
+	// <nil>
+	// 2 closing pushes, 0 members left
+}

@@ -199,3 +199,33 @@ func (g ghostMembers) Members(ctx context.Context, room string) ([]string, error
 	m, err := g.Store.Members(ctx, room)
 	return append(m, "ghost"), err
 }
+
+func TestHubCloseUserAndRoom(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	ctx := context.Background()
+	register(t, h, store, "ann-phone", "ann", "lobby")
+	register(t, h, store, "ann-laptop", "ann", "games")
+	register(t, h, store, "bob", "bob", "lobby")
+	register(t, h, store, "carol", "carol", "lobby")
+
+	require.NoError(t, h.CloseUser(ctx, "ann"))
+	for _, id := range []string{"ann-phone", "ann-laptop"} {
+		require.Len(t, g.PushesTo(id), 1)
+		assert.Equal(t, scfws.ActionClosing, g.PushesTo(id)[0].Action)
+		_, err := store.Get(ctx, id)
+		require.ErrorIs(t, err, hub.ErrNotFound)
+	}
+	assert.Equal(t, []string{"bob", "carol"}, members(t, store, "lobby"))
+
+	g.SetRule("carol", scfwstest.Rule{Status: 404})
+	err := h.CloseRoom(ctx, "lobby")
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, 1, be.Sent)
+	require.ErrorIs(t, be.Failed["carol"], scfws.ErrPushRefused)
+	sort.Strings(be.Pruned)
+	assert.Equal(t, []string{"bob", "carol"}, be.Pruned, "removed whatever the push answered")
+	assert.Empty(t, members(t, store, "lobby"))
+	require.NoError(t, h.CloseRoom(ctx, "nobody-here"))
+}

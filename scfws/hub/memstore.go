@@ -99,7 +99,9 @@ func (s *MemoryStore) Add(_ context.Context, c Conn) error {
 		s.drop(c.ID, old)
 	}
 	c.Meta = maps.Clone(c.Meta)
-	s.conns[c.ID] = &memConn{c: c, expires: s.now().Add(s.ttl()), rooms: map[string]struct{}{}}
+	now := s.now()
+	c.LastActive = now
+	s.conns[c.ID] = &memConn{c: c, expires: now.Add(s.ttl()), rooms: map[string]struct{}{}}
 	if c.UserID != "" {
 		addTo(s.users, c.UserID, c.ID)
 	}
@@ -148,7 +150,8 @@ func (s *MemoryStore) Touch(_ context.Context, id string) error {
 	if mc == nil {
 		return ErrNotFound
 	}
-	mc.expires = s.now().Add(s.ttl())
+	now := s.now()
+	mc.c.LastActive, mc.expires = now, now.Add(s.ttl())
 	return nil
 }
 

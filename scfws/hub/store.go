@@ -30,6 +30,9 @@ type Conn struct {
 	SourceIP string
 	// ConnectedAt is when the connection registered.
 	ConnectedAt time.Time
+	// LastActive is when the store last added or touched the connection
+	// (Touch on activity); set by the store, ignored by Add.
+	LastActive time.Time
 	// Meta is small application data (a nickname, a tenant).
 	Meta map[string]string
 }
@@ -47,10 +50,10 @@ type Store interface {
 	// Remove deletes the connection, its room memberships and its place in
 	// its user's connections. ErrNotFound when it is not stored.
 	Remove(ctx context.Context, id string) error
-	// Get returns the connection, or ErrNotFound.
+	// Get returns the connection, with its LastActive, or ErrNotFound.
 	Get(ctx context.Context, id string) (Conn, error)
-	// Touch restarts the connection's TTL (on activity). ErrNotFound when
-	// it is not stored.
+	// Touch restarts the connection's TTL and sets its LastActive (on
+	// activity). ErrNotFound when it is not stored.
 	Touch(ctx context.Context, id string) error
 	// Join adds the connection to room; joining twice is no error. An
 	// empty room name is ErrEmptyRoom; ErrNotFound when the connection is

@@ -53,6 +53,12 @@ func testAddGetRemove(t *testing.T, s hub.Store) {
 	assert.Equal(t, c.Subprotocol, got.Subprotocol)
 	assert.Equal(t, c.SourceIP, got.SourceIP)
 	assert.True(t, c.ConnectedAt.Equal(got.ConnectedAt), "ConnectedAt %v != %v", c.ConnectedAt, got.ConnectedAt)
+	assert.WithinDuration(t, time.Now(), got.LastActive, time.Minute, "LastActive is set by Add")
+	time.Sleep(5 * time.Millisecond)
+	require.NoError(t, s.Touch(ctx, c.ID))
+	touched, err := s.Get(ctx, c.ID)
+	require.NoError(t, err)
+	assert.True(t, touched.LastActive.After(got.LastActive), "Touch moves LastActive: %v, then %v", got.LastActive, touched.LastActive)
 	assert.Equal(t, c.Meta, got.Meta)
 
 	got.Meta["nick"] = "mallory" // the caller's copy only

@@ -5,7 +5,7 @@
 //
 // With the default prefix "scfws", a connection ID id, a room r and a user u:
 //
-//	scfws:conn:{id}        hash: user, subprotocol, source IP, connected-at, meta (JSON)
+//	scfws:conn:{id}        hash: user, subprotocol, source IP, connected-at, last-active, meta (JSON)
 //	scfws:conn:{id}:rooms  set of the rooms the connection joined: the truth
 //	scfws:conn:{id}:seq    the connection's sequence number
 //	scfws:room:{r}         sorted set: member = connection ID, score = its expiry (Unix ms)

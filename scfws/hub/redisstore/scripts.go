@@ -53,11 +53,12 @@ redis.call('PEXPIRE', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[2], ARGV[2])
 return seq`)
 
-	// ARGV: ttl ms, seq life ms. Returns false when absent, else
-	// {user, rooms}. Touch changes no membership: its index updates are
-	// ZADD XX, which change only members still there.
+	// ARGV: ttl ms, seq life ms, now (last active). Returns false when
+	// absent, else {user, rooms}. Touch changes no membership: its index
+	// updates are ZADD XX, which change only members still there.
 	touchScript = redis.NewScript(`
 if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'active', ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return {redis.call('HGET', KEYS[1], 'user'), redis.call('SMEMBERS', KEYS[2])}`)

@@ -84,7 +84,8 @@ func (s *Store) Add(ctx context.Context, c hub.Conn) error {
 	}
 	res, err := addScript.Run(ctx, s.rdb, s.connKeys(c.ID), s.seqLife(), ms(s.ttl),
 		"id", c.ID, "user", c.UserID, "proto", c.Subprotocol, "ip", c.SourceIP,
-		"at", c.ConnectedAt.UTC().Format(time.RFC3339Nano), "meta", meta).Slice()
+		"at", c.ConnectedAt.UTC().Format(time.RFC3339Nano), "active", s.now().UTC().Format(time.RFC3339Nano),
+		"meta", meta).Slice()
 	if err != nil {
 		return fmt.Errorf("redisstore: add %q: %w", c.ID, err)
 	}
@@ -160,6 +161,9 @@ func (s *Store) Get(ctx context.Context, id string) (hub.Conn, error) {
 	if at, err := time.Parse(time.RFC3339Nano, h["at"]); err == nil {
 		c.ConnectedAt = at
 	}
+	if at, err := time.Parse(time.RFC3339Nano, h["active"]); err == nil {
+		c.LastActive = at
+	}
 	if m := h["meta"]; m != "" && m != "null" {
 		if err := json.Unmarshal([]byte(m), &c.Meta); err != nil {
 			return hub.Conn{}, fmt.Errorf("redisstore: get %q: meta: %w", id, err)
@@ -171,7 +175,8 @@ func (s *Store) Get(ctx context.Context, id string) (hub.Conn, error) {
 // Touch implements [hub.Store]: it restarts the TTL of the connection's
 // keys and moves its expiry in its rooms and user set.
 func (s *Store) Touch(ctx context.Context, id string) error {
-	res, err := touchScript.Run(ctx, s.rdb, s.connKeys(id), ms(s.ttl), s.seqLife()).Slice()
+	res, err := touchScript.Run(ctx, s.rdb, s.connKeys(id), ms(s.ttl), s.seqLife(),
+		s.now().UTC().Format(time.RFC3339Nano)).Slice()
 	if errors.Is(err, redis.Nil) {
 		return hub.ErrNotFound
 	}
