@@ -14,8 +14,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
