@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -20,9 +21,13 @@ import (
 //	                 {"type":"nick","nick":"bob"}    change the nickname
 //	                 {"type":"say","text":"hi"}      to everyone in the room
 //	                 {"type":"kick","nick":"bob"}    close bob's connections in the room
+//	                 {"type":"msg","nick":"bob","text":"psst"}  a private message to bob in the room
+//	                 {"type":"who"}                  who is in the room
 //	server → client  {"type":"welcome","nick":…,"room":…,"members":n}
 //	                 {"type":"message","room":…,"from":…,"text":…}
 //	                 {"type":"notice","room":…,"text":…,"members":n}   joins and leaves
+//	                 {"type":"private","from":…,"to":…,"text":…}  to bob, and back to the sender
+//	                 {"type":"who","room":…,"nicks":[…],"members":n}
 //	                 {"type":"error","text":…}
 //
 // Binary frames are echoed back to the sender as binary.
@@ -47,12 +52,14 @@ type clientMsg struct {
 }
 
 type serverMsg struct {
-	Type    string `json:"type"`
-	Nick    string `json:"nick,omitempty"`
-	Room    string `json:"room,omitempty"`
-	From    string `json:"from,omitempty"`
-	Text    string `json:"text,omitempty"`
-	Members int    `json:"members,omitempty"`
+	Type    string   `json:"type"`
+	Nick    string   `json:"nick,omitempty"`
+	Room    string   `json:"room,omitempty"`
+	From    string   `json:"from,omitempty"`
+	Text    string   `json:"text,omitempty"`
+	Members int      `json:"members,omitempty"`
+	To      string   `json:"to,omitempty"`
+	Nicks   []string `json:"nicks,omitempty"`
 }
 
 // chat is the application: stateless, all state is in the store, and every
@@ -135,6 +142,10 @@ func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) er
 		return c.toRoom(ctx, rooms[0], serverMsg{Type: "message", Room: rooms[0], From: c.nick(ctx, id), Text: text})
 	case "kick":
 		return c.kick(ctx, id, strings.TrimSpace(m.Nick))
+	case "msg":
+		return c.private(ctx, id, strings.TrimSpace(m.Nick), strings.TrimSpace(m.Text))
+	case "who":
+		return c.who(ctx, id)
 	}
 	return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("unknown message type %q", m.Type)})
 }
@@ -161,6 +172,70 @@ func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
 // (a server-side close: the gateway runs no cleanup for it, so they are
 // removed from the store here) and tells the room.
 func (c *chat) kick(ctx context.Context, id, nick string) error {
+	room, ids, err := c.inRoom(ctx, id, nick)
+	if err != nil {
+		return err
+	}
+	if room == "" {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
+	}
+	if len(ids) == 0 {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, room)})
+	}
+	for _, m := range ids {
+		if err := c.ignoreGone(ctx, c.hub.Disconnect(ctx, m)); err != nil {
+			return err
+		}
+	}
+	return c.notice(ctx, room, nick+" was kicked by "+c.nick(ctx, id))
+}
+
+// inRoom lists the connections called nick in the sender's room, and the
+// room; the sender gets the error to tell when there is none.
+func (c *chat) inRoom(ctx context.Context, id, nick string) (room string, ids []string, err error) {
+	rooms, err := c.store.Rooms(ctx, id)
+	if err != nil || len(rooms) == 0 {
+		return "", nil, err
+	}
+	members, err := c.store.Members(ctx, rooms[0])
+	if err != nil {
+		return "", nil, err
+	}
+	for _, m := range members {
+		if m != id && c.nick(ctx, m) == nick {
+			ids = append(ids, m)
+		}
+	}
+	return rooms[0], ids, nil
+}
+
+// private sends text to the user called nick in the sender's room, and
+// shows the sender what was sent.
+func (c *chat) private(ctx context.Context, id, nick, text string) error {
+	if text == "" || utf8.RuneCountInString(text) > maxText {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
+	}
+	room, to, err := c.inRoom(ctx, id, nick)
+	if err != nil {
+		return err
+	}
+	if room == "" {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
+	}
+	if len(to) == 0 {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, room)})
+	}
+	m := serverMsg{Type: "private", From: c.nick(ctx, id), To: nick, Text: text}
+	for _, t := range to {
+		if err := c.tell(ctx, t, m); err != nil {
+			return err
+		}
+	}
+	return c.tell(ctx, id, m)
+}
+
+// who tells the sender who is in its room.
+func (c *chat) who(ctx context.Context, id string) error {
 	rooms, err := c.store.Rooms(ctx, id)
 	if err != nil {
 		return err
@@ -172,20 +247,12 @@ func (c *chat) kick(ctx context.Context, id, nick string) error {
 	if err != nil {
 		return err
 	}
-	kicked := 0
+	nicks := make([]string, 0, len(members))
 	for _, m := range members {
-		if m == id || c.nick(ctx, m) != nick {
-			continue
-		}
-		if err := c.ignoreGone(ctx, c.hub.Disconnect(ctx, m)); err != nil {
-			return err
-		}
-		kicked++
+		nicks = append(nicks, c.nick(ctx, m))
 	}
-	if kicked == 0 {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, rooms[0])})
-	}
-	return c.notice(ctx, rooms[0], nick+" was kicked by "+c.nick(ctx, id))
+	slices.Sort(nicks)
+	return c.tell(ctx, id, serverMsg{Type: "who", Room: rooms[0], Nicks: nicks, Members: len(nicks)})
 }
 
 // errBadNick is answered to the user, not failed.

@@ -2,49 +2,63 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestBrowserChat opens the chat page in headless Chromium (driven over the
-// DevTools protocol) as "alice" and chats with "bob" on a Go client.
-// Set SCFWS_SCREENSHOT=file.png to keep a screenshot of alice's page.
+// pageURL is the chat page for nick, connecting to the WebSocket at ws.
+func pageURL(base, ws, nick string) string {
+	return base + "/?autoconnect=1&nick=" + url.QueryEscape(nick) + "&ws=" + url.QueryEscape(ws)
+}
+
+// twoTabs is the chat as two people see it, in two tabs of one headless
+// Chromium: joining, the list of who is here, a private message, a kick.
+func twoTabs(t *testing.T, base, ws string) {
+	alice, bob := newTab(t, nil), (*tab)(nil)
+	alice.open(pageURL(base, ws, "alice"))
+	alice.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
+	bob = newTab(t, alice)
+	bob.open(pageURL(base, ws, "bob"))
+	bob.waitFor(`document.getElementById("status").dataset.state === "open"`)
+
+	for _, tb := range []*tab{alice, bob} {
+		tb.waitFor(`document.getElementById("who").textContent === "here: alice, bob" && document.getElementById("room").textContent.includes("· 2 here")`)
+	}
+	alice.waitFor(`document.getElementById("log").innerText.includes("bob joined lobby")`)
+
+	bob.say("hi everyone")
+	alice.waitFor(`document.getElementById("log").innerText.includes("bob: hi everyone")`)
+	alice.say("/msg bob just for you")
+	bob.waitFor(`document.getElementById("log").innerText.includes("(private) alice → bob: just for you")`)
+	alice.waitFor(`document.getElementById("log").innerText.includes("(private) alice → bob: just for you")`)
+	if path := os.Getenv("SCFWS_SCREENSHOT"); path != "" {
+		bob.screenshot(path)
+	}
+
+	alice.say("/kick bob")
+	bob.waitFor(`document.getElementById("status").dataset.state !== "open"`)
+	alice.waitFor(`document.getElementById("log").innerText.includes("bob was kicked by alice") && ` +
+		`document.getElementById("who").textContent === "here: alice" && document.getElementById("room").textContent.includes("· 1 here")`)
+}
+
+// TestBrowserChat runs twoTabs on the chat room as `go run` starts it, then
+// shows that a dropped socket is visible on the page.
 func TestBrowserChat(t *testing.T) {
 	srv := startChat(t, time.Minute)
-	page := openPage(t, fmt.Sprintf("http://%s/?nick=alice&autoconnect=1", srv.Addr()))
-	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
+	twoTabs(t, "http://"+srv.Addr(), srv.URL())
 
-	bob := join(t, srv, "bob")
-	bob.send(clientMsg{Type: "say", Text: "hi from bob"})
-	page.waitFor(`document.getElementById("log").innerText.includes("bob: hi from bob")`)
-
-	page.eval(`document.getElementById("text").value = "hello from alice"; document.getElementById("send").click(); true`)
-	for {
-		m := bob.expect("message")
-		if m.From == "alice" {
-			assert.Equal(t, "hello from alice", m.Text)
-			break
-		}
-	}
-	page.waitFor(`document.getElementById("log").innerText.includes("alice: hello from alice")`)
-	if path := os.Getenv("SCFWS_SCREENSHOT"); path != "" {
-		page.screenshot(path)
-	}
-
-	// a dropped socket is shown as an error
+	page := newTab(t, nil)
+	page.open(pageURL("http://"+srv.Addr(), srv.URL(), "carol"))
+	page.waitFor(`document.getElementById("status").dataset.state === "open"`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Shutdown(ctx))
@@ -57,21 +71,17 @@ func TestBrowserChat(t *testing.T) {
 // on the page, an idle timeout.
 func TestBrowserHeadCounts(t *testing.T) {
 	srv := startChat(t, testIdle)
-	page := openPage(t, fmt.Sprintf("http://%s/?nick=alice&autoconnect=1", srv.Addr()))
+	page := newTab(t, nil)
+	page.open(pageURL("http://"+srv.Addr(), srv.URL(), "alice"))
 	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
-	here := func(n int) string {
-		return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n)
-	}
-	say := func(text string) {
-		page.eval(fmt.Sprintf(`document.getElementById("text").value = %q; document.getElementById("send").click(); true`, text))
-	}
+	here := func(n int) string { return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n) }
 	bob, carol, dave := join(t, srv, "bob"), join(t, srv, "carol"), join(t, srv, "dave")
 	page.waitFor(here(4))
 
 	require.NoError(t, carol.c.Close(websocket.StatusGoingAway, "tab closed"))
 	page.waitFor(`document.getElementById("log").innerText.includes("carol left lobby") && ` + here(3))
 
-	say("/kick bob")
+	page.say("/kick bob")
 	page.waitFor(`document.getElementById("log").innerText.includes("bob was kicked by alice") && ` + here(2))
 	assert.Equal(t, websocket.StatusNormalClosure, closeCode(bob))
 
@@ -83,10 +93,10 @@ func TestBrowserHeadCounts(t *testing.T) {
 			assert.Equal(t, websocket.StatusGoingAway, code)
 			waiting = false
 		case <-time.After(testIdle / 4):
-			say("still here") // alice stays active
+			page.say("still here") // alice stays active
 		}
 	}
-	say("anyone left?")
+	page.say("anyone left?")
 	page.waitFor(`document.getElementById("log").innerText.includes("connection(s) lost in lobby") && ` + here(1))
 }
 
@@ -105,126 +115,68 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// page is one browser tab on the DevTools protocol.
-type page struct {
-	t  *testing.T
-	ws *websocket.Conn
-	id int
+// tab is one browser tab, driven with chromedp.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
 }
 
-func openPage(t *testing.T, url string) *page {
+// newTab opens a tab: in a new headless Chromium when sibling is nil, else
+// in sibling's browser.
+func newTab(t *testing.T, sibling *tab) *tab {
 	t.Helper()
-	// chromium's helper processes write to the profile after it exits:
-	// they are killed as a group, then the profile removed
-	dir, err := os.MkdirTemp("", "scfws-chromium-")
-	require.NoError(t, err)
-	cmd := exec.Command(chromium(t), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--window-size=900,700", "--user-data-dir="+dir, "--remote-debugging-port=0", "about:blank")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		_ = os.RemoveAll(dir)
-	})
-
-	var port string
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
-		if err != nil {
-			return false
-		}
-		port, _, _ = strings.Cut(string(b), "\n")
-		return port != ""
-	}, 30*time.Second, 50*time.Millisecond, "chromium did not open its DevTools port")
-
-	req, err := http.NewRequest(http.MethodPut, "http://127.0.0.1:"+port+"/json/new?about:blank", nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var target struct {
-		WebSocketDebuggerURL string `json:"webSocketDebuggerUrl"`
+	var parent context.Context
+	if sibling == nil {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)),
+			chromedp.NoSandbox, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.WindowSize(900, 700))
+		alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		t.Cleanup(cancel)
+		parent = alloc
+	} else {
+		parent = sibling.ctx
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&target))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, target.WebSocketDebuggerURL, nil)
-	require.NoError(t, err)
-	ws.SetReadLimit(64 << 20)
-	t.Cleanup(func() { _ = ws.CloseNow() })
-	p := &page{t: t, ws: ws}
-	p.call("Page.navigate", map[string]any{"url": url})
-	return p
+	ctx, cancel := chromedp.NewContext(parent)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "start the browser tab") // no timeout: it bounds the browser's life
+	return &tab{t: t, ctx: ctx}
 }
 
-// call sends a DevTools command and returns its result, skipping events.
-func (p *page) call(method string, params any) json.RawMessage {
+func (p *tab) run(actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	p.id++
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
-	b, _ := json.Marshal(map[string]any{"id": p.id, "method": method, "params": params})
-	require.NoError(p.t, p.ws.Write(ctx, websocket.MessageText, b))
-	for {
-		_, b, err := p.ws.Read(ctx)
-		require.NoError(p.t, err)
-		var msg struct {
-			ID     int             `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		require.NoError(p.t, json.Unmarshal(b, &msg))
-		if msg.ID != p.id {
-			continue
-		}
-		require.Nil(p.t, msg.Error, "%s failed", method)
-		return msg.Result
-	}
+	require.NoError(p.t, chromedp.Do(ctx, actions...))
 }
 
-// eval evaluates JavaScript in the page and returns its value as JSON.
-func (p *page) eval(expr string) json.RawMessage {
-	p.t.Helper()
-	var r struct {
-		Result struct {
-			Value json.RawMessage `json:"value"`
-		} `json:"result"`
-		ExceptionDetails any `json:"exceptionDetails"`
-	}
-	require.NoError(p.t, json.Unmarshal(p.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true}), &r))
-	require.Nil(p.t, r.ExceptionDetails, expr)
-	return r.Result.Value
-}
+func (p *tab) open(url string) { p.run(chromedp.Navigate(url)) }
 
-func (p *page) evalString(expr string) string {
-	var s string
-	_ = json.Unmarshal(p.eval(expr), &s)
-	return s
+// say types text in the message box and sends it.
+func (p *tab) say(text string) {
+	p.run(chromedp.SetValue(chromedp.CSS("#text"), text), chromedp.Click(chromedp.CSS("#send")))
 }
 
 // waitFor polls a JavaScript condition for up to 10 s.
-func (p *page) waitFor(cond string) {
+func (p *tab) waitFor(cond string) {
 	p.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if string(p.eval(`(() => { try { return !!(`+cond+`) } catch (e) { return false } })()`)) == "true" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		p.t.Fatalf("page never met %s (%v); it shows:\n%s", cond, err, p.evalString(`document.body.innerText`))
 	}
-	p.t.Fatalf("page never met %s; it shows:\n%s", cond, p.evalString(`document.body.innerText`))
 }
 
-func (p *page) screenshot(path string) {
-	var r struct {
-		Data string `json:"data"`
-	}
-	require.NoError(p.t, json.Unmarshal(p.call("Page.captureScreenshot", map[string]any{"format": "png"}), &r))
-	png, err := base64.StdEncoding.DecodeString(r.Data)
+func (p *tab) evalString(expr string) string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	return s
+}
+
+func (p *tab) screenshot(path string) {
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	require.NoError(p.t, err)
 	require.NoError(p.t, os.WriteFile(path, png, 0o644))
 }

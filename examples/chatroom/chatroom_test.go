@@ -96,6 +96,15 @@ func TestChatRoom(t *testing.T) {
 	bob := join(t, srv, "bob")
 	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members, "notices carry the head count")
 
+	// private messages and the list of who is here
+	ann.send(clientMsg{Type: "msg", Nick: "bob", Text: "psst"})
+	assert.Equal(t, serverMsg{Type: "private", From: "ann", To: "bob", Text: "psst"}, bob.expect("private"))
+	assert.Equal(t, serverMsg{Type: "private", From: "ann", To: "bob", Text: "psst"}, ann.expect("private"), "the sender sees what it sent")
+	ann.send(clientMsg{Type: "msg", Nick: "nobody", Text: "hello?"})
+	assert.Contains(t, ann.expect("error").Text, `nobody called "nobody"`)
+	bob.send(clientMsg{Type: "who"})
+	assert.Equal(t, serverMsg{Type: "who", Room: "lobby", Nicks: []string{"ann", "bob"}, Members: 2}, bob.expect("who"))
+
 	bob.send(clientMsg{Type: "say", Text: "hi ann"})
 	m := ann.expect("message")
 	assert.Equal(t, serverMsg{Type: "message", Room: "lobby", From: "bob", Text: "hi ann"}, m)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +56,23 @@ func TestCloudMode(t *testing.T) {
 
 	require.NoError(t, bob.c.Close(1000, ""))
 	assert.Equal(t, 1, ann.expectText("bob left lobby").Members)
+
+	// two browser tabs, the page served apart (as a static site would be)
+	t.Run("Browser", func(t *testing.T) {
+		chromium(t)
+		t.Setenv("REDIS_PREFIX", "chat-test-browser")
+		app := emulator.Binary(bin, os.Stderr)
+		srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+			&emulator.Options{InvokeTimeout: 10 * time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+		page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(indexHTML)
+		}))
+		t.Cleanup(page.Close)
+		twoTabs(t, page.URL, srv.URL())
+	})
 
 	// the strict emulator with a short backend timeout, on the same binary
 	t.Run("HeadCounts", func(t *testing.T) {
