@@ -74,7 +74,9 @@ func TestBrowserHeadCounts(t *testing.T) {
 	page := newTab(t, nil)
 	page.open(pageURL("http://"+srv.Addr(), srv.URL(), "alice"))
 	page.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
-	here := func(n int) string { return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n) }
+	here := func(n int) string {
+		return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n)
+	}
 	bob, carol, dave := join(t, srv, "bob"), join(t, srv, "carol"), join(t, srv, "dave")
 	page.waitFor(here(4))
 
