@@ -57,3 +57,37 @@ func ExampleHub_CloseRoom() {
 	// <nil>
 	// 2 closing pushes, 0 members left
 }
+
+// The transmission and cleanup functions see the stored connection — user,
+// meta, rooms — without looking it up themselves.
+func ExampleHub_OnMessage() {
+	gw := scfwstest.NewGateway()
+	defer gw.Close()
+	push, _ := scfws.NewPushClient(gw.URL, nil)
+	store := hub.NewMemoryStore()
+	h := hub.New(store, push, nil)
+	ctx := context.Background()
+	_ = h.Register(ctx, scfwstest.NewRegisterEvent("conn-1"), "ann", map[string]string{"nick": "Ann"})
+	_ = store.Join(ctx, "conn-1", "lobby")
+
+	router := &scfws.Router{
+		Transmission: h.OnMessage(func(ctx context.Context, ev *scfws.TransmissionEvent) error {
+			c, _ := hub.ConnFrom(ctx)
+			fmt.Println(c.UserID, c.Meta["nick"], c.Rooms, ev.WebSocket.Data)
+			return nil
+		}),
+		Cleanup: h.OnClose(func(ctx context.Context, ev *scfws.CleanupEvent) error {
+			c, _ := hub.ConnFrom(ctx)
+			fmt.Println(c.Meta["nick"], "left", c.Rooms)
+			return nil
+		}),
+	}
+	_, _ = scfwstest.Invoke(ctx, router, scfwstest.NewTransmissionEvent("conn-1", scfws.Text("hello")))
+	_, _ = scfwstest.Invoke(ctx, router, scfwstest.NewCleanupEvent("conn-1"))
+	_, err := store.Get(ctx, "conn-1")
+	fmt.Println(err)
+	// Output:
+	// ann Ann [lobby] hello
+	// Ann left [lobby]
+	// hub: connection not found
+}

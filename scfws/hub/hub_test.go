@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -228,4 +231,61 @@ func TestHubCloseUserAndRoom(t *testing.T) {
 	assert.Equal(t, []string{"bob", "carol"}, be.Pruned, "removed whatever the push answered")
 	assert.Empty(t, members(t, store, "lobby"))
 	require.NoError(t, h.CloseRoom(ctx, "nobody-here"))
+}
+
+func TestHubConnectionContext(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	store := hub.NewMemoryStore()
+	store.Now = func() time.Time { return now }
+	h, _ := newHub(t, countingStore{Store: store})
+	ctx := context.Background()
+	register(t, h, store, "ann", "u-ann", "lobby")
+
+	var seen hub.Conn
+	var found bool
+	msg := h.OnMessage(func(ctx context.Context, ev *scfws.TransmissionEvent) error {
+		seen, found = hub.ConnFrom(ctx)
+		return nil
+	})
+	gets.Store(0)
+	require.NoError(t, msg(ctx, scfwstest.NewTransmissionEvent("ann", scfws.Text("hi"))))
+	require.True(t, found)
+	assert.Equal(t, "u-ann", seen.UserID)
+	assert.Equal(t, []string{"lobby"}, seen.Rooms)
+	assert.Equal(t, "ann", seen.Meta["nick"])
+	assert.Equal(t, int64(1), gets.Load(), "one store round trip")
+
+	c, err := store.Get(ctx, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, now, c.LastActive, "touched a moment ago: not touched again")
+	now = now.Add(2 * time.Minute)
+	require.NoError(t, msg(ctx, scfwstest.NewTransmissionEvent("ann", scfws.Text("later"))))
+	c, err = store.Get(ctx, "ann")
+	require.NoError(t, err)
+	assert.Equal(t, now, c.LastActive, "over a minute since: touched, its expiry restarted")
+
+	require.NoError(t, msg(ctx, scfwstest.NewTransmissionEvent("ghost", scfws.Text("hi"))))
+	assert.False(t, found, "a connection the store does not hold")
+
+	left := false
+	closeFn := h.OnClose(func(ctx context.Context, ev *scfws.CleanupEvent) error {
+		c, ok := hub.ConnFrom(ctx)
+		left = ok && slices.Equal(c.Rooms, []string{"lobby"})
+		return errors.New("the app failed")
+	})
+	err = closeFn(ctx, scfwstest.NewCleanupEvent("ann"))
+	require.ErrorContains(t, err, "the app failed")
+	assert.True(t, left, "the cleanup function sees the rooms it is leaving")
+	_, err = store.Get(ctx, "ann")
+	require.ErrorIs(t, err, hub.ErrNotFound, "removed even so")
+}
+
+var gets atomic.Int64
+
+// countingStore counts Get calls.
+type countingStore struct{ hub.Store }
+
+func (s countingStore) Get(ctx context.Context, id string) (hub.Conn, error) {
+	gets.Add(1)
+	return s.Store.Get(ctx, id)
 }

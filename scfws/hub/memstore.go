@@ -100,7 +100,7 @@ func (s *MemoryStore) Add(_ context.Context, c Conn) error {
 	}
 	c.Meta = maps.Clone(c.Meta)
 	now := s.now()
-	c.LastActive = now
+	c.LastActive, c.Rooms = now, nil
 	s.conns[c.ID] = &memConn{c: c, expires: now.Add(s.ttl()), rooms: map[string]struct{}{}}
 	if c.UserID != "" {
 		addTo(s.users, c.UserID, c.ID)
@@ -139,6 +139,7 @@ func (s *MemoryStore) Get(_ context.Context, id string) (Conn, error) {
 	}
 	c := mc.c
 	c.Meta = maps.Clone(c.Meta)
+	c.Rooms = slices.Collect(maps.Keys(mc.rooms))
 	return c, nil
 }
 

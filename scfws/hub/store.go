@@ -35,6 +35,9 @@ type Conn struct {
 	LastActive time.Time
 	// Meta is small application data (a nickname, a tenant).
 	Meta map[string]string
+	// Rooms are the rooms the connection joined, in no particular order;
+	// filled by Get, ignored by Add.
+	Rooms []string
 }
 
 // Store keeps connections, the rooms they joined and the users they belong
@@ -50,7 +53,8 @@ type Store interface {
 	// Remove deletes the connection, its room memberships and its place in
 	// its user's connections. ErrNotFound when it is not stored.
 	Remove(ctx context.Context, id string) error
-	// Get returns the connection, with its LastActive, or ErrNotFound.
+	// Get returns the connection, with its LastActive and Rooms, in one
+	// round trip to the backend, or ErrNotFound.
 	Get(ctx context.Context, id string) (Conn, error)
 	// Touch restarts the connection's TTL and sets its LastActive (on
 	// activity). ErrNotFound when it is not stored.

@@ -150,14 +150,21 @@ func (s *Store) Remove(ctx context.Context, id string) error {
 
 // Get implements [hub.Store].
 func (s *Store) Get(ctx context.Context, id string) (hub.Conn, error) {
-	h, err := s.rdb.HGetAll(ctx, s.connKey(id)).Result()
+	var hash *redis.MapStringStringCmd
+	var rooms *redis.StringSliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { // one slot, one round trip
+		hash = p.HGetAll(ctx, s.connKey(id))
+		rooms = p.SMembers(ctx, s.roomsKey(id))
+		return nil
+	})
 	if err != nil {
 		return hub.Conn{}, fmt.Errorf("redisstore: get %q: %w", id, err)
 	}
+	h := hash.Val()
 	if len(h) == 0 {
 		return hub.Conn{}, hub.ErrNotFound
 	}
-	c := hub.Conn{ID: id, UserID: h["user"], Subprotocol: h["proto"], SourceIP: h["ip"]}
+	c := hub.Conn{ID: id, UserID: h["user"], Subprotocol: h["proto"], SourceIP: h["ip"], Rooms: rooms.Val()}
 	if at, err := time.Parse(time.RFC3339Nano, h["at"]); err == nil {
 		c.ConnectedAt = at
 	}

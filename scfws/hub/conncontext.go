@@ -1,0 +1,75 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scfws/scfws-go/scfws"
+)
+
+// touchEvery is how stale a connection's LastActive may get before an event
+// restarts its expiry: at most one Touch a minute per connection.
+const touchEvery = time.Minute
+
+type connKey struct{}
+
+// ConnFrom returns the stored connection that [Hub.OnMessage] or
+// [Hub.OnClose] put in ctx: its user, meta, subprotocol and rooms as the
+// event arrived. False when the store did not hold it (never registered,
+// expired, or pruned).
+func ConnFrom(ctx context.Context) (Conn, bool) {
+	c, ok := ctx.Value(connKey{}).(Conn)
+	return c, ok
+}
+
+// OnMessage wraps a transmission function: before fn runs, the sender's
+// stored connection is loaded (one Store.Get, one round trip) and put in ctx
+// (see [ConnFrom]), and its expiry restarted when it was last touched over a
+// minute ago (a second round trip, at most once a minute per connection;
+// LastActive is that precise). A connection the store no longer holds
+// leaves ctx without one, and fn decides (store it again, say). A store
+// error fails the invocation.
+func (h *Hub) OnMessage(fn scfws.TransmissionFunc) scfws.TransmissionFunc {
+	return func(ctx context.Context, ev *scfws.TransmissionEvent) error {
+		ctx, err := h.withConn(ctx, ev.ConnectionID(), true)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, ev)
+	}
+}
+
+// OnClose wraps a cleanup function: the leaving connection is loaded into
+// ctx as by [Hub.OnMessage] (so fn still sees its rooms and meta), fn runs,
+// then the connection is removed from the store as [Hub.Cleanup] does, even
+// when fn failed. A nil fn only removes it.
+func (h *Hub) OnClose(fn scfws.CleanupFunc) scfws.CleanupFunc {
+	return func(ctx context.Context, ev *scfws.CleanupEvent) error {
+		ctx, err := h.withConn(ctx, ev.ConnectionID(), false)
+		if err != nil {
+			return err
+		}
+		var ferr error
+		if fn != nil {
+			ferr = fn(ctx, ev)
+		}
+		return errors.Join(ferr, h.Cleanup(ctx, ev))
+	}
+}
+
+func (h *Hub) withConn(ctx context.Context, id string, touch bool) (context.Context, error) {
+	c, err := h.store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return ctx, nil
+	}
+	if err != nil {
+		return ctx, err
+	}
+	if touch && time.Since(c.LastActive) > touchEvery {
+		if err := h.store.Touch(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return ctx, err
+		}
+	}
+	return context.WithValue(ctx, connKey{}, c), nil
+}
