@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/hub"
+	"github.com/scfws/scfws-go/scfws/route"
 )
 
 // The chat protocol: JSON text messages.
@@ -70,14 +68,30 @@ type chat struct {
 	log   *slog.Logger // nil: quiet
 }
 
-// newRouter returns the chat room as one function serving all three roles.
+// newRouter returns the chat room as one function serving all three roles:
+// messages routed by their "type" (package route), with the sender's stored
+// connection in ctx (hub.OnMessage, hub.OnClose).
 func newRouter(store hub.Store, push *scfws.PushClient, logger *slog.Logger) *scfws.Router {
 	c := &chat{store: store, hub: hub.New(store, push, &hub.Options{Logger: logger}), log: logger}
+	mux := route.New(push, &route.Options{Key: "type", Binary: c.echo})
+	route.Handle(mux, "hello", c.hello)
+	route.Handle(mux, "join", c.join)
+	route.Handle(mux, "nick", c.renamed)
+	route.Handle(mux, "say", c.say)
+	route.Handle(mux, "kick", func(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
+		return c.kick(ctx, ev.ConnectionID(), strings.TrimSpace(m.Nick))
+	})
+	route.Handle(mux, "msg", func(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
+		return c.private(ctx, ev.ConnectionID(), strings.TrimSpace(m.Nick), strings.TrimSpace(m.Text))
+	})
+	route.Handle(mux, "who", func(ctx context.Context, ev *scfws.TransmissionEvent, _ clientMsg) error {
+		return c.who(ctx, ev.ConnectionID())
+	})
 	return &scfws.Router{
 		RegisterOptions: &scfws.RegisterOptions{Subprotocols: []string{Subprotocol}, Logger: logger},
 		Register:        c.register,
-		Transmission:    c.transmission,
-		Cleanup:         c.cleanup,
+		Transmission:    c.hub.OnMessage(c.known(mux.Transmission)),
+		Cleanup:         c.hub.OnClose(c.cleanup),
 	}
 }
 
@@ -92,167 +106,84 @@ func (c *chat) register(ctx context.Context, ev *scfws.RegisterEvent) error {
 	return c.hub.Register(ctx, ev, "", map[string]string{metaNick: nick})
 }
 
-func (c *chat) transmission(ctx context.Context, ev *scfws.TransmissionEvent) error {
-	id := ev.ConnectionID()
-	if err := c.hub.Touch(ctx, id); errors.Is(err, hub.ErrNotFound) {
-		// expired or pruned meanwhile: store it again rather than drop the user
-		if err := c.store.Add(ctx, hub.Conn{ID: id, Meta: map[string]string{metaNick: "guest"}}); err != nil {
-			return err
+// known stores again a sender the store lost (expired, or pruned while it
+// was in fact still there) rather than drop the user.
+func (c *chat) known(next scfws.TransmissionFunc) scfws.TransmissionFunc {
+	return func(ctx context.Context, ev *scfws.TransmissionEvent) error {
+		if _, ok := hub.ConnFrom(ctx); !ok {
+			conn := hub.Conn{ID: ev.ConnectionID(), Meta: map[string]string{metaNick: "guest"}}
+			if err := c.store.Add(ctx, conn); err != nil {
+				return err
+			}
 		}
-	} else if err != nil {
-		return err
+		return next(ctx, ev)
 	}
-	if ev.WebSocket.DataType == scfws.DataBinary {
-		return c.ignoreGone(ctx, c.hub.Send(ctx, id, ev.Message()))
-	}
-	var m clientMsg
-	if err := json.Unmarshal([]byte(ev.WebSocket.Data), &m); err != nil {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: "messages are JSON: {\"type\":\"say\",\"text\":\"…\"}"})
-	}
-	switch m.Type {
-	case "hello":
-		if err := c.rename(ctx, id, m.Nick); err != nil {
-			return c.problem(ctx, id, err)
-		}
-		return c.enter(ctx, id, lobby)
-	case "join":
-		room := strings.TrimSpace(m.Room)
-		if room == "" || utf8.RuneCountInString(room) > maxRoom {
-			return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a room name has 1 to %d characters", maxRoom)})
-		}
-		return c.enter(ctx, id, room)
-	case "nick":
-		old := c.nick(ctx, id)
-		if err := c.rename(ctx, id, m.Nick); err != nil {
-			return c.problem(ctx, id, err)
-		}
-		return c.announce(ctx, id, func(nick string) string { return old + " is now " + nick })
-	case "say":
-		text := strings.TrimSpace(m.Text)
-		if text == "" || utf8.RuneCountInString(text) > maxText {
-			return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
-		}
-		rooms, err := c.store.Rooms(ctx, id)
-		if err != nil {
-			return err
-		}
-		if len(rooms) == 0 {
-			return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
-		}
-		return c.toRoom(ctx, rooms[0], serverMsg{Type: "message", Room: rooms[0], From: c.nick(ctx, id), Text: text})
-	case "kick":
-		return c.kick(ctx, id, strings.TrimSpace(m.Nick))
-	case "msg":
-		return c.private(ctx, id, strings.TrimSpace(m.Nick), strings.TrimSpace(m.Text))
-	case "who":
-		return c.who(ctx, id)
-	}
-	return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("unknown message type %q", m.Type)})
 }
 
-func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
+// echo sends a binary message back to its sender.
+func (c *chat) echo(ctx context.Context, ev *scfws.TransmissionEvent) error {
+	return c.ignoreGone(ctx, c.hub.Send(ctx, ev.ConnectionID(), ev.Message()))
+}
+
+func (c *chat) hello(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
 	id := ev.ConnectionID()
-	nick := c.nick(ctx, id)
-	rooms, err := c.store.Rooms(ctx, id)
-	if err != nil && !errors.Is(err, hub.ErrNotFound) {
-		return err
+	if err := c.rename(ctx, id, m.Nick); err != nil {
+		return c.problem(ctx, id, err)
+	}
+	return c.enter(ctx, id, lobby)
+}
+
+func (c *chat) join(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
+	room := strings.TrimSpace(m.Room)
+	if room == "" || utf8.RuneCountInString(room) > maxRoom {
+		return c.tell(ctx, ev.ConnectionID(), serverMsg{Type: "error", Text: fmt.Sprintf("a room name has 1 to %d characters", maxRoom)})
+	}
+	return c.enter(ctx, ev.ConnectionID(), room)
+}
+
+func (c *chat) renamed(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
+	id := ev.ConnectionID()
+	old := c.nick(ctx, id)
+	if err := c.rename(ctx, id, m.Nick); err != nil {
+		return c.problem(ctx, id, err)
+	}
+	return c.announce(ctx, id, func(nick string) string { return old + " is now " + nick })
+}
+
+func (c *chat) say(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg) error {
+	id := ev.ConnectionID()
+	text := strings.TrimSpace(m.Text)
+	if text == "" || utf8.RuneCountInString(text) > maxText {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
+	}
+	conn, _ := hub.ConnFrom(ctx) // loaded by hub.OnMessage: no store round trip
+	if len(conn.Rooms) == 0 {
+		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
+	}
+	return c.toRoom(ctx, conn.Rooms[0], serverMsg{Type: "message", Room: conn.Rooms[0], From: conn.Meta[metaNick], Text: text})
+}
+
+// cleanup tells the rooms the connection was in (hub.OnClose loaded them,
+// and removes the connection afterwards; it is removed first here so that
+// the head counts are right).
+func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
+	conn, ok := hub.ConnFrom(ctx)
+	if !ok {
+		return nil // already gone: kicked, pruned or expired
 	}
 	if err := c.hub.Cleanup(ctx, ev); err != nil {
 		return err
 	}
-	for _, r := range rooms {
+	nick := conn.Meta[metaNick]
+	if nick == "" {
+		nick = "someone"
+	}
+	for _, r := range conn.Rooms {
 		if err := c.notice(ctx, r, nick+" left "+r); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// kick closes the connections of the user called nick in the sender's room
-// (a server-side close: the gateway runs no cleanup for it, so they are
-// removed from the store here) and tells the room.
-func (c *chat) kick(ctx context.Context, id, nick string) error {
-	room, ids, err := c.inRoom(ctx, id, nick)
-	if err != nil {
-		return err
-	}
-	if room == "" {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
-	}
-	if len(ids) == 0 {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, room)})
-	}
-	for _, m := range ids {
-		if err := c.ignoreGone(ctx, c.hub.Disconnect(ctx, m)); err != nil {
-			return err
-		}
-	}
-	return c.notice(ctx, room, nick+" was kicked by "+c.nick(ctx, id))
-}
-
-// inRoom lists the connections called nick in the sender's room, and the
-// room; the sender gets the error to tell when there is none.
-func (c *chat) inRoom(ctx context.Context, id, nick string) (room string, ids []string, err error) {
-	rooms, err := c.store.Rooms(ctx, id)
-	if err != nil || len(rooms) == 0 {
-		return "", nil, err
-	}
-	members, err := c.store.Members(ctx, rooms[0])
-	if err != nil {
-		return "", nil, err
-	}
-	for _, m := range members {
-		if m != id && c.nick(ctx, m) == nick {
-			ids = append(ids, m)
-		}
-	}
-	return rooms[0], ids, nil
-}
-
-// private sends text to the user called nick in the sender's room, and
-// shows the sender what was sent.
-func (c *chat) private(ctx context.Context, id, nick, text string) error {
-	if text == "" || utf8.RuneCountInString(text) > maxText {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("a message has 1 to %d characters", maxText)})
-	}
-	room, to, err := c.inRoom(ctx, id, nick)
-	if err != nil {
-		return err
-	}
-	if room == "" {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
-	}
-	if len(to) == 0 {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, room)})
-	}
-	m := serverMsg{Type: "private", From: c.nick(ctx, id), To: nick, Text: text}
-	for _, t := range to {
-		if err := c.tell(ctx, t, m); err != nil {
-			return err
-		}
-	}
-	return c.tell(ctx, id, m)
-}
-
-// who tells the sender who is in its room.
-func (c *chat) who(ctx context.Context, id string) error {
-	rooms, err := c.store.Rooms(ctx, id)
-	if err != nil {
-		return err
-	}
-	if len(rooms) == 0 {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: "join a room first: /join lobby"})
-	}
-	members, err := c.store.Members(ctx, rooms[0])
-	if err != nil {
-		return err
-	}
-	nicks := make([]string, 0, len(members))
-	for _, m := range members {
-		nicks = append(nicks, c.nick(ctx, m))
-	}
-	slices.Sort(nicks)
-	return c.tell(ctx, id, serverMsg{Type: "who", Room: rooms[0], Nicks: nicks, Members: len(nicks)})
 }
 
 // errBadNick is answered to the user, not failed.
@@ -357,69 +288,4 @@ func (c *chat) nick(ctx context.Context, id string) string {
 		return "someone"
 	}
 	return conn.Meta[metaNick]
-}
-
-// problem answers a user mistake to the user and fails on anything else.
-func (c *chat) problem(ctx context.Context, id string, err error) error {
-	if errors.Is(err, errBadNick) {
-		return c.tell(ctx, id, serverMsg{Type: "error", Text: err.Error()})
-	}
-	return err
-}
-
-// tell pushes m to one connection. A connection that is gone is no error:
-// the hub has pruned it.
-func (c *chat) tell(ctx context.Context, id string, m serverMsg) error {
-	msg, err := scfws.JSON(m)
-	if err != nil {
-		return err
-	}
-	return c.ignoreGone(ctx, c.hub.Send(ctx, id, msg))
-}
-
-// toRoom pushes m to everyone in room; the hub prunes those who are gone
-// (closed without a cleanup: the idle timeout, a dropped client), and the
-// room then hears of it, with its corrected head count.
-func (c *chat) toRoom(ctx context.Context, room string, m serverMsg) error {
-	for range 3 { // a notice may find more connections gone
-		msg, err := scfws.JSON(m)
-		if err != nil {
-			return err
-		}
-		err = c.hub.SendRoom(ctx, room, msg)
-		be, ok := errors.AsType[*scfws.BroadcastError](err)
-		if !ok || len(be.Pruned) == 0 {
-			return c.ignoreGone(ctx, err)
-		}
-		c.warn(ctx, err)
-		members, err := c.store.Members(ctx, room)
-		if err != nil {
-			return err
-		}
-		lost := fmt.Sprintf("%d connection(s) lost in %s", len(be.Pruned), room)
-		m = serverMsg{Type: "notice", Room: room, Text: lost, Members: len(members)}
-	}
-	return nil
-}
-
-// ignoreGone keeps push failures from failing the invocation, which would
-// make the gateway drop the sender: the hub has pruned every connection the
-// gateway refused and logged it; a push that got no answer is logged here.
-// A store error is returned.
-func (c *chat) ignoreGone(ctx context.Context, err error) error {
-	if _, ok := errors.AsType[*scfws.BroadcastError](err); ok {
-		c.warn(ctx, err)
-		return nil
-	}
-	if _, ok := errors.AsType[*scfws.PushError](err); ok {
-		c.warn(ctx, err)
-		return nil
-	}
-	return err
-}
-
-func (c *chat) warn(ctx context.Context, err error) {
-	if c.log != nil && !errors.Is(err, scfws.ErrPushRefused) {
-		c.log.WarnContext(ctx, "chatroom: push failed", "err", err)
-	}
 }
