@@ -20,8 +20,12 @@
 // [Hub.CloseRoom] close clients and forget them. Sends to many report
 // failures as a *scfws.BroadcastError.
 //
+// [Hub.OnMessage] and [Hub.OnClose] wrap the transmission and cleanup
+// functions so that the event's stored connection (user, meta, subprotocol,
+// rooms) is in ctx ([ConnFrom]), touched for you, and removed after cleanup.
+//
 // A connection's details — connected at, last active (kept by Touch), user,
-// meta — are [Store.Get]'s; ErrNotFound means it is gone. There is no send
+// meta, rooms — are [Store.Get]'s; ErrNotFound means it is gone. There is no send
 // to every connection of the app: a store would have to list every key (a
 // SCAN over every Redis Cluster node) for each send; have every connection
 // join a room such as "all" at register time instead.
