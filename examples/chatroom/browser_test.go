@@ -21,7 +21,8 @@ func pageURL(base, ws, nick string) string {
 }
 
 // twoTabs is the chat as two people see it, in two tabs of one headless
-// Chromium: joining, the list of who is here, a private message, a kick.
+// Chromium: joining, the list of who is here, someone leaving, a private
+// message, a kick.
 func twoTabs(t *testing.T, base, ws string) {
 	alice, bob := newTab(t, nil), (*tab)(nil)
 	alice.open(pageURL(base, ws, "alice"))
@@ -34,6 +35,13 @@ func twoTabs(t *testing.T, base, ws string) {
 		tb.waitFor(`document.getElementById("who").textContent === "here: alice, bob" && document.getElementById("room").textContent.includes("· 2 here")`)
 	}
 	alice.waitFor(`document.getElementById("log").innerText.includes("bob joined lobby")`)
+
+	carol := newTab(t, alice)
+	carol.open(pageURL(base, ws, "carol"))
+	alice.waitFor(`document.getElementById("who").textContent === "here: alice, bob, carol"`)
+	carol.close() // the tab is closed: its socket with it
+	alice.waitFor(`document.getElementById("log").innerText.includes("carol left lobby") && ` +
+		`document.getElementById("who").textContent === "here: alice, bob" && document.getElementById("room").textContent.includes("· 2 here")`)
 
 	bob.say("hi everyone")
 	alice.waitFor(`document.getElementById("log").innerText.includes("bob: hi everyone")`)
@@ -119,8 +127,9 @@ func chromium(t *testing.T) string {
 
 // tab is one browser tab, driven with chromedp.
 type tab struct {
-	t   *testing.T
-	ctx context.Context
+	t     *testing.T
+	ctx   context.Context
+	close context.CancelFunc // closes the tab
 }
 
 // newTab opens a tab: in a new headless Chromium when sibling is nil, else
@@ -141,7 +150,7 @@ func newTab(t *testing.T, sibling *tab) *tab {
 	ctx, cancel := chromedp.NewContext(parent)
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(ctx), "start the browser tab") // no timeout: it bounds the browser's life
-	return &tab{t: t, ctx: ctx}
+	return &tab{t: t, ctx: ctx, close: cancel}
 }
 
 func (p *tab) run(actions ...chromedp.Action[chromedp.Void]) {

@@ -91,3 +91,24 @@ func ExampleHub_OnMessage() {
 	// Ann left [lobby]
 	// hub: connection not found
 }
+
+// Signing a user out everywhere: every connection of the user is closed.
+func ExampleHub_CloseUser() {
+	gw := scfwstest.NewGateway()
+	defer gw.Close()
+	push, _ := scfws.NewPushClient(gw.URL, nil)
+	store := hub.NewMemoryStore()
+	h := hub.New(store, push, nil)
+	ctx := context.Background()
+	for _, id := range []string{"ann-phone", "ann-laptop", "bob"} {
+		user := id[:3]
+		_ = h.Register(ctx, scfwstest.NewRegisterEvent(id), user, nil)
+	}
+	fmt.Println(h.CloseUser(ctx, "ann"))
+	ann, _ := store.UserConns(ctx, "ann")
+	bob, _ := store.UserConns(ctx, "bob")
+	fmt.Println(len(ann), len(bob))
+	// Output:
+	// <nil>
+	// 0 1
+}
