@@ -247,25 +247,16 @@ func (s *scanner) number() {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
+	if i < len(b) && b[i] == '0' {
 		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
+	} else if i = digits(b, i); i < 0 {
 		s.fail()
 		return
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		if i = digits(b, i+1); i < 0 {
 			s.fail()
 			return
-		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -273,15 +264,24 @@ func (s *scanner) number() {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		if i = digits(b, i); i < 0 {
 			s.fail()
 			return
 		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
 	}
 	s.i = i
+}
+
+// digits skips one or more decimal digits from i; -1 when there is none.
+func digits(b []byte, i int) int {
+	start := i
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
 }
 
 // strOrNull consumes a string or null ("" then) into *dst; another kind of
