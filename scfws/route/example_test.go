@@ -28,8 +28,11 @@ func ExampleHandle() {
 	fn := scfws.NewTransmissionHandler(mux.Transmission)
 
 	ctx := context.Background()
-	for _, text := range []string{`{"action":"sendmessage","room":"lobby","text":"hi"}`, `{"action":"dance"}`} {
-		_, err := scfwstest.Invoke(ctx, fn, scfwstest.NewTransmissionEvent("conn-1", scfws.Text(text)))
+	for _, msg := range []map[string]string{
+		{"action": "sendmessage", "room": "lobby", "text": "hi"},
+		{"action": "dance"},
+	} {
+		_, err := scfwstest.Invoke(ctx, fn, scfwstest.NewJSONTransmissionEvent("conn-1", msg))
 		fmt.Println(err)
 	}
 	fmt.Println(gw.Pushes()[0].Message.Data)

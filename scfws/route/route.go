@@ -25,8 +25,8 @@
 //
 // Invoke a route as any transmission function: give Mux.Transmission to
 // scfws.NewTransmissionHandler, and the handler to scfwstest.Invoke with
-// scfwstest.NewTransmissionEvent(id, msg), where msg comes from scfws.JSON;
-// read the error answers from a scfwstest.Gateway.
+// scfwstest.NewJSONTransmissionEvent(id, msg); read the error answers from a
+// scfwstest.Gateway.
 package route
 
 import (

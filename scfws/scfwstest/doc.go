@@ -4,8 +4,9 @@
 //
 // # Events
 //
-// [NewRegisterEvent], [NewTransmissionEvent] and [NewCleanupEvent] build
-// events as the gateway sends them; change their fields as a test needs, and
+// [NewRegisterEvent], [NewTransmissionEvent] (and
+// [NewJSONTransmissionEvent], for a route of package route) and
+// [NewCleanupEvent] build events as the gateway sends them; change their fields as a test needs, and
 // json.Marshal one for the raw payload. [Invoke] invokes a handler with an
 // event and decodes the answer. [NewConnectionID] makes IDs shaped like the
 // gateway's.

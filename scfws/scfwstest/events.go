@@ -44,6 +44,18 @@ func NewTransmissionEvent(connectionID string, m scfws.Message) *scfws.Transmiss
 		Action: scfws.ActionDataSend, SecConnectionID: connectionID, DataType: m.DataType, Data: m.Data}}
 }
 
+// NewJSONTransmissionEvent returns the transmission event of a client that
+// sent v as a JSON text message — what a route of package route receives.
+// Like httptest.NewRequest, it panics when v cannot be marshalled: a test's
+// own mistake.
+func NewJSONTransmissionEvent(connectionID string, v any) *scfws.TransmissionEvent {
+	m, err := scfws.JSON(v)
+	if err != nil {
+		panic("scfwstest: " + err.Error())
+	}
+	return NewTransmissionEvent(connectionID, m)
+}
+
 // NewCleanupEvent returns the cleanup event ("closing") of a connection.
 func NewCleanupEvent(connectionID string) *scfws.CleanupEvent {
 	return &scfws.CleanupEvent{WebSocket: scfws.CleanupWebSocket{Action: scfws.ActionClosing, SecConnectionID: connectionID}}
