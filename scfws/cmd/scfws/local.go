@@ -68,6 +68,9 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "WebSocket: %s\npush URL:  %s\n", s.URL(), s.PushURL())
 	fmt.Fprintln(stderr, "note: SCF Go binaries (scf-go-lib) listen on all interfaces; "+
 		"whoever reaches this machine can invoke them: use scfws local on a trusted network only")
+	fmt.Fprintln(stderr, "note: strict as the gateway's documents: cleanup only for closes the client starts, "+
+		"the push URL only in each invocation's environment, a client dropped after a failed push, "+
+		"accepted extensions not applied (-cleanup-on-server-close, -env-at-start, -keep-on-failed-push, -apply-extensions relax them)")
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
