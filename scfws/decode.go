@@ -3,6 +3,7 @@ package scfws
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -33,31 +34,12 @@ type wireWebSocket struct {
 // this order: [ErrMalformedEvent] (not a JSON object of the event's shape),
 // [ErrMissingWebSocket], [ErrWrongAction] (an action no function serves).
 // The role is ActionConnecting, ActionDataSend or ActionClosing.
-//
-// It reads the payload once, validating all of it, and answers as
-// encoding/json would on the event's structs (keys matched without regard
-// to case, the last of repeated keys winning, null leaving a field as it
-// is); requestContext and the undocumented maps are lenient: a value of an
-// unexpected type there is dropped, not an error.
 func decode(payload []byte) (*wireEvent, Action, error) {
-	s := scanner{b: payload}
-	w := new(wireEvent)
-	mistyped := false
-	if !s.object(func(key []byte) { w.member(&s, key, &mistyped) }) {
-		if s.null() && s.atEnd() && s.err == nil {
-			return nil, "", ErrMissingWebSocket // as encoding/json decodes null: nothing
-		}
-		return nil, "", fmt.Errorf("%w: not a JSON object", ErrMalformedEvent)
+	w, err := decodeWire(payload)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrMalformedEvent, err)
 	}
-	if !s.atEnd() {
-		s.fail() // data after the object
-	}
-	switch {
-	case s.err != nil:
-		return nil, "", fmt.Errorf("%w: %w at offset %d", ErrMalformedEvent, s.err, s.i)
-	case mistyped:
-		return nil, "", fmt.Errorf("%w: websocket or one of its fields has the wrong type", ErrMalformedEvent)
-	case w.WebSocket == nil:
+	if w.WebSocket == nil {
 		return nil, "", ErrMissingWebSocket
 	}
 	switch w.WebSocket.Action {
@@ -69,6 +51,35 @@ func decode(payload []byte) (*wireEvent, Action, error) {
 		return w, ActionClosing, nil
 	}
 	return nil, "", fmt.Errorf("%w: %q", ErrWrongAction, w.WebSocket.Action)
+}
+
+// decodeWire reads a payload shaped as an event (a push body is too) once,
+// validating all of it, and answers as encoding/json would on the event's
+// structs (keys matched without regard to case, the last of repeated keys
+// winning, null leaving a field as it is; null as a whole is an empty
+// event); requestContext and the undocumented maps are lenient: a value of
+// an unexpected type there is dropped, not an error. Its error says why the
+// payload is not such an object.
+func decodeWire(payload []byte) (*wireEvent, error) {
+	s := scanner{b: payload}
+	w := new(wireEvent)
+	mistyped := false
+	if !s.object(func(key []byte) { w.member(&s, key, &mistyped) }) {
+		if s.null() && s.atEnd() && s.err == nil {
+			return w, nil
+		}
+		return nil, errors.New("not a JSON object")
+	}
+	if !s.atEnd() {
+		s.fail() // data after the object
+	}
+	switch {
+	case s.err != nil:
+		return nil, fmt.Errorf("%w at offset %d", s.err, s.i)
+	case mistyped:
+		return nil, errors.New("websocket or one of its fields has the wrong type")
+	}
+	return w, nil
 }
 
 // member decodes one member of the event object.

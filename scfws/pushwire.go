@@ -40,36 +40,11 @@ func (p PushRequest) MarshalJSON() ([]byte, error) {
 // websocket object with a non-empty secConnectionID, action "data send"
 // (with dataType "text" or "binary") or "closing". Unknown keys are ignored.
 func (p *PushRequest) UnmarshalJSON(b []byte) error {
-	// the events' one-pass decoder: a push body is shaped like an event
-	s := scanner{b: b}
-	var ws *wireWebSocket
-	mistyped := false
-	isObject := s.object(func(key []byte) {
-		if !keyIs(key, "websocket") {
-			s.skip()
-			return
-		}
-		if s.null() {
-			ws = nil
-			return
-		}
-		if ws == nil {
-			ws = new(wireWebSocket)
-		}
-		if !s.object(func(k []byte) { ws.member(&s, k, &mistyped) }) {
-			s.skip()
-			mistyped = true
-		}
-	})
-	if !s.atEnd() {
-		s.fail()
+	w, err := decodeWire(b) // a push body is shaped as an event
+	if err != nil {
+		return fmt.Errorf("scfws: push body: %w", err)
 	}
-	switch {
-	case !isObject || s.err != nil:
-		return fmt.Errorf("scfws: push body: not a JSON object")
-	case mistyped:
-		return errors.New("scfws: push body: websocket or one of its fields has the wrong type")
-	}
+	ws := w.WebSocket
 	switch {
 	case ws == nil:
 		return errors.New("scfws: push body: no websocket object")

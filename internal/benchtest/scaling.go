@@ -11,7 +11,7 @@ import (
 // f(10n) run alternately, three times each (each time repeated until the
 // small size takes some 20 ms), and the least CPU time of each is compared.
 // f(10n) may cost at most 30 times f(n), plus 2 ms: a linear path measures 9
-// to 13 times on an idle machine and up to about 21 times with busy loops on
+// to 13 times on an idle machine and up to about 16 times with busy loops on
 // the other hyperthread; a quadratic one about 100 times. f(10n) must also
 // stay under limit. The calling thread's CPU clock is read, with the
 // collector off, so that load beside the test and the heap's growth do not
