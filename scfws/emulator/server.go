@@ -2,16 +2,13 @@ package emulator
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/scfws/scfws-go/internal/gateway"
 )
 
 // Option defaults; each Options field documents its own.
@@ -22,6 +19,7 @@ const (
 	defaultInvokeTimeout  = 3 * time.Second
 	defaultMaxConnections = 10000
 	defaultMaxMessageSize = 6 << 20 // SCF's synchronous request limit
+	defaultSendQueue      = 1024
 )
 
 // Options configures a Server. A nil *Options means the zero value, whose
@@ -76,23 +74,16 @@ type Options struct {
 	LogData bool
 }
 
+// Functions are the API's three functions: the scfws adapters, a
+// *scfws.Router, any scf-go-lib cloudfunction.Handler, or a [Binary]. The
+// same one may serve several (one binary deployed as all three). A nil
+// Register accepts every connection with no subprotocol and no extension; a
+// nil Transmission drops messages; a nil Cleanup is skipped.
+type Functions = gateway.Functions
+
 // Server is the emulated gateway. Its methods are safe for concurrent use.
 type Server struct {
-	opts  Options
-	stage string
-	api   string
-	log   *slog.Logger
-
-	listener net.Listener
-	http     *http.Server
-	fns      Functions
-
-	mu       sync.Mutex
-	conns    map[string]*client
-	reserved int // handshakes between reserve and add or release
-	started  bool
-	closing  bool
-	sessions sync.WaitGroup
+	g *gateway.Server
 }
 
 // NewServer starts a Server with fns (their binaries too, see [Binary]) and
@@ -103,7 +94,7 @@ func NewServer(ctx context.Context, fns Functions, opts *Options) (*Server, erro
 		return nil, err
 	}
 	if err := s.Start(ctx, fns); err != nil {
-		_ = s.listener.Close()
+		_ = s.g.Shutdown(ctx) // frees the listener of a server that did not start
 		return nil, err
 	}
 	return s, nil
@@ -113,19 +104,15 @@ func NewServer(ctx context.Context, fns Functions, opts *Options) (*Server, erro
 // its URL and PushURL are known, for functions that need them before they
 // exist. Call Start, or Shutdown to free the listener.
 func NewUnstartedServer(opts *Options) (*Server, error) {
-	s := &Server{conns: map[string]*client{}}
+	var o Options
 	if opts != nil {
-		s.opts = *opts
+		o = *opts
 	}
-	o := &s.opts
 	if o.Addr == "" {
 		o.Addr = defaultAddr
 	}
 	if o.Path == "" {
 		o.Path = defaultPath
-	}
-	if !strings.HasPrefix(o.Path, "/") {
-		o.Path = "/" + o.Path
 	}
 	if o.PushPath == "" {
 		o.PushPath = defaultPushPath
@@ -139,150 +126,36 @@ func NewUnstartedServer(opts *Options) (*Server, error) {
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = defaultMaxMessageSize
 	}
-	s.stage, s.api = "release", o.Path
-	if parts := strings.SplitN(strings.TrimPrefix(o.Path, "/"), "/", 2); len(parts) == 2 {
-		s.stage, s.api = parts[0], "/"+parts[1]
-	}
-	s.log = o.Logger
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	l, err := net.Listen("tcp", o.Addr)
+	g, err := gateway.Listen(gateway.Options{
+		Addr: o.Addr, Path: o.Path, PushPath: o.PushPath, Handler: o.Handler, ServiceID: "service-local",
+		InvokeTimeout: o.InvokeTimeout, MaxConnections: o.MaxConnections, MaxMessageSize: o.MaxMessageSize,
+		IdleTimeout: o.IdleTimeout, IdleCode: websocket.StatusGoingAway, SendQueue: defaultSendQueue,
+		CleanupOnServerClose: o.CleanupOnServerClose, ShutdownCode: websocket.StatusGoingAway,
+		EnvAtStart: o.EnvAtStart, KeepClientOnFailedPush: o.KeepClientOnFailedPush,
+		ApplyExtensions: o.ApplyExtensions, Logger: o.Logger, LogData: o.LogData, LogPrefix: "emulator",
+	})
 	if err != nil {
-		return nil, fmt.Errorf("emulator: listen: %w", err)
+		return nil, err
 	}
-	s.listener = l
-	return s, nil
+	return &Server{g: g}, nil
 }
 
 // Addr returns the listening address.
-func (s *Server) Addr() string { return s.listener.Addr().String() }
+func (s *Server) Addr() string { return s.g.Addr() }
 
 // URL returns the WebSocket URL clients connect to.
-func (s *Server) URL() string { return "ws://" + s.Addr() + s.opts.Path }
+func (s *Server) URL() string { return s.g.URL() }
 
 // PushURL returns the reverse-push URL, the value of SCFWS_PUSH_URL.
-func (s *Server) PushURL() string { return "http://" + s.Addr() + s.opts.PushPath }
-
-// environment is what every function gets, as the console's environment
-// variables: the push URL under both names.
-func (s *Server) environment() map[string]string {
-	return map[string]string{"SCFWS_PUSH_URL": s.PushURL(), "wsBackUrl": s.PushURL()}
-}
+func (s *Server) PushURL() string { return s.g.PushURL() }
 
 // Start starts the function binaries among fns, then serves in the
 // background until Shutdown. It fails when called twice.
-func (s *Server) Start(ctx context.Context, fns Functions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started || s.closing {
-		return errors.New("emulator: Start on a started or shut down server")
-	}
-	var env map[string]string
-	if s.opts.EnvAtStart {
-		env = s.environment()
-	}
-	for _, h := range fns.all() {
-		if st, ok := h.(starter); ok {
-			if err := st.start(ctx, env, s.environment()); err != nil {
-				fns.stop()
-				return fmt.Errorf("emulator: start function: %w", err)
-			}
-		}
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc(s.opts.Path, s.serveWebSocket)
-	mux.HandleFunc(s.opts.PushPath, s.servePush)
-	if s.opts.Handler != nil {
-		mux.Handle("/", s.opts.Handler)
-	}
-	s.fns, s.started = fns, true
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 64 << 10}
-	go func() { _ = s.http.Serve(s.listener) }()
-	return nil
-}
+func (s *Server) Start(ctx context.Context, fns Functions) error { return s.g.Start(ctx, fns) }
 
 // Shutdown stops accepting connections, closes every client (1001) — with
 // Options.CleanupOnServerClose it runs their cleanup, while the push
 // endpoint keeps serving so cleanup can still push to the others — then
-// stops the HTTP server and the function binaries. ctx bounds the wait. It frees an unstarted server's listener too.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	open := make([]*client, 0, len(s.conns))
-	for _, c := range s.conns {
-		open = append(open, c)
-	}
-	started := s.started
-	s.mu.Unlock()
-	if !started {
-		return s.listener.Close()
-	}
-	s.fns.drain() // a binary that dies now is not started again
-	for _, c := range open {
-		c.close(websocket.StatusGoingAway, "gateway shutting down")
-	}
-	var err error
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
-	s.fns.stop()
-	return err
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-// reserve takes a place for a handshake about to invoke the register
-// function; false when MaxConnections are open or reserved.
-func (s *Server) reserve() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.conns)+s.reserved >= s.opts.MaxConnections {
-		return false
-	}
-	s.reserved++
-	return true
-}
-
-// release gives back a reserved place whose handshake was refused.
-func (s *Server) release() {
-	s.mu.Lock()
-	s.reserved--
-	s.mu.Unlock()
-}
-
-// add turns a reserved place into an accepted connection; false when
-// shutting down (the place is released).
-func (s *Server) add(c *client) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reserved--
-	if s.closing {
-		return false
-	}
-	s.conns[c.id] = c
-	s.sessions.Add(1) // under mu, so never after Shutdown's Wait began
-	return true
-}
-
-func (s *Server) remove(id string) {
-	s.mu.Lock()
-	delete(s.conns, id)
-	s.mu.Unlock()
-}
-
-func (s *Server) lookup(id string) *client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[id]
-}
+// stops the HTTP server and the function binaries. ctx bounds the wait. It
+// frees an unstarted server's listener too.
+func (s *Server) Shutdown(ctx context.Context) error { return s.g.Shutdown(ctx) }

@@ -1,4 +1,4 @@
-package emulator
+package gateway
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/scfws/scfws-go/scfws"
-	"github.com/scfws/scfws-go/scfws/scfwstest"
 )
 
 // refusal is why a handshake was refused: the client gets the status and
@@ -28,7 +27,7 @@ type refusal struct {
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.isClosing() {
-		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	if status, why := checkHandshake(r); status != 0 { // no function runs for it
@@ -44,21 +43,21 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	id := ev.ConnectionID()
 	if !s.reserve() {
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-		s.log.Warn("emulator: connection refused", "status", http.StatusServiceUnavailable,
+		s.log.Warn(s.opts.LogPrefix+": connection refused", "status", http.StatusServiceUnavailable,
 			"reason", fmt.Sprintf("too many connections (max %d)", s.opts.MaxConnections))
 		return
 	}
 	answer, ref := s.register(context.Background(), ev)
 	if ref != nil {
 		s.release()
-		s.log.Warn("emulator: connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
+		s.log.Warn(s.opts.LogPrefix+": connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
 			"latency", time.Since(start))
 		http.Error(w, http.StatusText(ref.status), ref.status)
 		return
 	}
-	c := newClient(s, id)
+	c := newConn(s, id)
 	if !s.add(c) {
-		http.Error(w, "gateway shutting down", http.StatusServiceUnavailable)
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		if s.opts.CleanupOnServerClose {
 			s.cleanup(id) // the register function accepted it
 		}
@@ -70,13 +69,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := websocket.Accept(w, r, s.acceptOptions(answer))
 	if err != nil {
-		s.log.Warn("emulator: handshake failed", "secConnectionID", id, "err", err)
+		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)
 		c.finish()
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
 	c.accepted(ws)
-	s.log.Info("emulator: connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
+	s.log.Info(s.opts.LogPrefix+": connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	c.serve()
 }
@@ -142,18 +141,39 @@ func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.Accep
 }
 
 // registerEvent builds the register event from the handshake, as the
-// gateway does: the client's raw negotiation headers only when it sent them.
+// gateway does: the client's raw negotiation headers only when it sent
+// them; its headers and query string with Options.RequestData.
 func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
-	ev := scfwstest.NewRegisterEvent(scfwstest.NewConnectionID())
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	rc := ev.RequestContext
-	rc.ServiceID, rc.Path, rc.HTTPMethod, rc.RequestID = "service-local", s.api, r.Method, newRequestID()
-	rc.SourceIP, rc.Stage = host, s.stage
-	ev.WebSocket.SecWebSocketProtocol = strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")
-	ev.WebSocket.SecWebSocketExtensions = strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", ")
+	rc := &scfws.RequestContext{ServiceID: s.opts.ServiceID, Path: s.api, HTTPMethod: r.Method,
+		RequestID: r.Header.Get("X-Scf-Request-Id"), Identity: json.RawMessage("{}"), SourceIP: host,
+		Stage: s.stage, WebSocketEnable: true}
+	if s.opts.Path == "" {
+		rc.Path, rc.Stage = r.URL.Path, ""
+	}
+	if rc.RequestID == "" {
+		rc.RequestID = newRequestID()
+	}
+	ev := &scfws.RegisterEvent{RequestContext: rc, WebSocket: scfws.RegisterWebSocket{
+		Action: scfws.ActionConnecting, SecConnectionID: s.opts.NewConnectionID(),
+		SecWebSocketProtocol:   strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", "),
+		SecWebSocketExtensions: strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", "),
+	}}
+	if s.opts.RequestData {
+		ev.Headers = make(map[string]string, len(r.Header))
+		for k, v := range r.Header {
+			ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
+		}
+		if q := r.URL.Query(); len(q) > 0 {
+			ev.QueryString = make(map[string]string, len(q))
+			for k, v := range q {
+				ev.QueryString[k] = strings.Join(v, ",")
+			}
+		}
+	}
 	return ev
 }
 

@@ -1,0 +1,311 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scfws/scfws-go/scfws"
+)
+
+// writeTimeout bounds one write to a client.
+const writeTimeout = 5 * time.Second
+
+// conn is one connection the register function accepted. It is known to
+// the server before the handshake's answer is sent, so that a push right
+// after the client sees the connection open finds it; ws is set, and ready
+// closed, once the handshake is done.
+type conn struct {
+	s      *Server
+	id     string
+	ws     *websocket.Conn
+	ready  chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed sync.Once
+	// byServer is set when this side ended the connection (a closing push,
+	// the idle timeout, shutdown, a failed invocation or push, a limit, a
+	// protocol error): no cleanup then, unless Options.CleanupOnServerClose.
+	byServer atomic.Bool
+
+	// the send queue, written by one drain goroutine at a time (started
+	// when the queue becomes non-empty, so an idle connection has none)
+	mu      sync.Mutex
+	queue   []outgoing
+	writing bool
+	gone    bool
+}
+
+// outgoing is a message to write, or a close (code ≠ 0) after the
+// messages queued before it.
+type outgoing struct {
+	typ  websocket.MessageType
+	data []byte
+	code websocket.StatusCode
+}
+
+var (
+	errGone     = errors.New("connection gone")
+	errOverflow = errors.New("send queue full")
+)
+
+func newConn(s *Server, id string) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{s: s, id: id, ready: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// accepted records the finished handshake.
+func (c *conn) accepted(ws *websocket.Conn) {
+	c.ws = ws
+	close(c.ready)
+}
+
+// conn waits for the handshake to finish; false when the connection ended
+// first or ctx did.
+func (c *conn) conn(ctx context.Context) (*websocket.Conn, bool) {
+	select {
+	case <-c.ready:
+		return c.ws, true
+	case <-c.ctx.Done():
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// send queues m for the client, in order; errOverflow (the client is then
+// closed) when Options.SendQueue are waiting, errGone when it has ended.
+func (c *conn) send(m outgoing) error {
+	c.mu.Lock()
+	if c.gone || c.ctx.Err() != nil {
+		c.mu.Unlock()
+		return errGone
+	}
+	if q := c.s.opts.SendQueue; q > 0 && len(c.queue) >= q {
+		c.gone = true
+		c.mu.Unlock()
+		c.close(websocket.StatusPolicyViolation, "send queue full: reading too slowly")
+		return errOverflow
+	}
+	c.queue = append(c.queue, m)
+	if m.code != 0 {
+		c.gone = true // nothing after a close
+	}
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+	return nil
+}
+
+// drain writes the queue until it is empty.
+func (c *conn) drain() {
+	ws, ok := c.conn(context.Background())
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || !ok {
+			c.queue, c.writing = nil, false
+			c.mu.Unlock()
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = outgoing{}
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		if m.code != 0 {
+			c.byServer.Store(true)
+			_ = ws.Close(m.code, "")
+			c.cancel()
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+		err := ws.Write(ctx, m.typ, m.data)
+		cancel()
+		if err != nil {
+			c.drop()
+			ok = false
+		}
+	}
+}
+
+// serve reads the client's messages until it goes, then runs cleanup.
+func (c *conn) serve() {
+	defer c.finish()
+	o := &c.s.opts
+	var idle *time.Timer
+	if o.IdleTimeout > 0 {
+		idle = time.AfterFunc(o.IdleTimeout, func() { c.close(o.IdleCode, "idle timeout") })
+		defer idle.Stop()
+	}
+	if o.MaxLifetime > 0 {
+		t := time.AfterFunc(o.MaxLifetime, func() {
+			c.close(websocket.StatusNormalClosure, "connection lifetime reached: reconnect")
+		})
+		defer t.Stop()
+	}
+	if o.Heartbeat > 0 {
+		var hb *time.Timer
+		hb = time.AfterFunc(o.Heartbeat, func() {
+			ctx, cancel := context.WithTimeout(c.ctx, o.Heartbeat)
+			defer cancel()
+			if err := c.ws.Ping(ctx); err != nil {
+				if c.ctx.Err() == nil {
+					c.drop() // no pong: the client is gone
+				}
+				return
+			}
+			hb.Reset(o.Heartbeat)
+		})
+		defer hb.Stop()
+	}
+	lim := newLimiter(o.MaxMessagesPerSecond, o.MaxBytesPerSecond)
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			if !closedByClient(err) {
+				c.byServer.Store(true)
+			}
+			c.s.log.Info(c.s.opts.LogPrefix+": disconnected", "secConnectionID", c.id, "reason", closeReason(err),
+				"byServer", c.byServer.Load())
+			return
+		}
+		if idle != nil {
+			idle.Reset(o.IdleTimeout)
+		}
+		if why := lim.take(len(data)); why != "" {
+			c.s.log.Warn(c.s.opts.LogPrefix+": client over a limit", "secConnectionID", c.id, "limit", why)
+			c.close(websocket.StatusPolicyViolation, why)
+			continue // Read ends once the close is done
+		}
+		if c.s.fns.Transmission == nil {
+			continue
+		}
+		m := scfws.Text(string(data))
+		if typ == websocket.MessageBinary {
+			m = scfws.Binary(data)
+		}
+		// a transmission event is shaped as a data push: the same encoder
+		payload, _ := scfws.PushRequest{Action: scfws.ActionDataSend, ConnectionID: c.id, Message: m}.MarshalJSON()
+		start := time.Now()
+		// as in the cloud, the invocation does not end when the client goes
+		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
+		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, m.Data)
+		if err != nil {
+			if o.CloseOnFailure {
+				c.close(websocket.StatusInternalError, "internal error")
+				continue
+			}
+			c.drop() // as the gateway: no close frame
+			return
+		}
+	}
+}
+
+func closeReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return "close " + code.String()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "closed by this side"
+	}
+	return err.Error()
+}
+
+// closedByClient reports whether a read error is the client's doing: its
+// close frame, or its end of the TCP connection.
+func closedByClient(err error) bool {
+	return websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET)
+}
+
+// drop ends the connection at once, without a close frame, as the gateway
+// does after a failed invocation or push.
+func (c *conn) drop() {
+	c.byServer.Store(true)
+	c.markGone()
+	if ws, ok := c.conn(context.Background()); ok {
+		_ = ws.CloseNow()
+	}
+	c.cancel()
+}
+
+// close starts the close handshake from this side; serve's Read then
+// returns.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.byServer.Store(true)
+	c.markGone()
+	go func() {
+		if ws, ok := c.conn(context.Background()); ok {
+			_ = ws.Close(code, reason)
+		}
+		c.cancel()
+	}()
+}
+
+func (c *conn) markGone() {
+	c.mu.Lock()
+	c.gone = true
+	c.mu.Unlock()
+}
+
+// finish forgets the connection and invokes cleanup, once: for a close the
+// client started, or for any with Options.CleanupOnServerClose.
+func (c *conn) finish() {
+	c.closed.Do(func() {
+		c.markGone()
+		c.cancel()
+		select {
+		case <-c.ready:
+			_ = c.ws.CloseNow()
+		default: // the handshake failed
+			c.byServer.Store(true)
+		}
+		c.s.remove(c.id)
+		if !c.byServer.Load() || c.s.opts.CleanupOnServerClose {
+			c.s.cleanup(c.id)
+		}
+		c.s.sessions.Done()
+	})
+}
+
+// limiter is a client's two token buckets (messages, bytes), each holding
+// one second's worth; used by the reading goroutine only.
+type limiter struct {
+	msgRate, byteRate float64
+	msgs, bytes       float64
+	last              time.Time
+}
+
+func newLimiter(msgRate, byteRate float64) *limiter {
+	return &limiter{msgRate: msgRate, byteRate: byteRate, msgs: msgRate, bytes: byteRate, last: time.Now()}
+}
+
+// take counts one message of n bytes: "" within the limits, else which
+// limit it broke.
+func (l *limiter) take(n int) string {
+	if l.msgRate <= 0 && l.byteRate <= 0 {
+		return ""
+	}
+	now := time.Now()
+	dt := now.Sub(l.last).Seconds()
+	l.last = now
+	if l.msgRate > 0 {
+		if l.msgs = min(l.msgRate, l.msgs+dt*l.msgRate) - 1; l.msgs < 0 {
+			return "too many messages per second"
+		}
+	}
+	if l.byteRate > 0 {
+		if l.bytes = min(l.byteRate, l.bytes+dt*l.byteRate) - float64(n); l.bytes < 0 {
+			return "too many bytes per second"
+		}
+	}
+	return ""
+}
