@@ -45,9 +45,20 @@ func (a Answer) Body() []byte {
 	return b
 }
 
-// MaxPushBody bounds a push body: the message's bytes, each escaped to at
-// most 6 in JSON (base64's 4/3 is less), and the object around them.
-func (s *Server) MaxPushBody() int64 { return s.opts.MaxMessageSize*6 + 4096 }
+// PushFrom reads a push body from r, bounded by what a message of
+// MaxMessageSize can take (each byte escaped to at most 6 in JSON; base64's
+// 4/3 is less; and the object around it), then delivers it as [Server.Push].
+func (s *Server) PushFrom(ctx context.Context, r io.Reader, forward bool) (Answer, error) {
+	limit := s.opts.MaxMessageSize*6 + 4096
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return Answer{Status: http.StatusBadRequest, ErrNo: errNoMalformed, ErrMsg: "malformed push"}, nil
+	case int64(len(raw)) > limit:
+		return Answer{Status: http.StatusRequestEntityTooLarge, ErrNo: errNoTooLarge, ErrMsg: "push too large"}, nil
+	}
+	return s.Push(ctx, raw, forward)
+}
 
 func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -55,15 +66,7 @@ func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(start.Add(pushReadTimeout))
 	a := Answer{Status: http.StatusMethodNotAllowed, ErrNo: errNoMalformed, ErrMsg: "malformed push: use POST"}
 	if r.Method == http.MethodPost {
-		raw, err := io.ReadAll(io.LimitReader(r.Body, s.MaxPushBody()+1))
-		switch {
-		case err != nil:
-			a = Answer{Status: http.StatusBadRequest, ErrNo: errNoMalformed, ErrMsg: "malformed push"}
-		case int64(len(raw)) > s.MaxPushBody():
-			a = Answer{Status: http.StatusRequestEntityTooLarge, ErrNo: errNoTooLarge, ErrMsg: "push too large"}
-		default:
-			a, _ = s.Push(r.Context(), raw, false) // no Forward in the emulator
-		}
+		a, _ = s.PushFrom(r.Context(), r.Body, false) // no Forward in the emulator
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.Status)

@@ -89,4 +89,3 @@ func (b *BinaryFunction) Invoke(ctx context.Context, payload []byte) ([]byte, er
 	}
 	return p.Invoke(ctx, req)
 }
-

@@ -1,0 +1,267 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scfws/scfws-go/internal/gateway"
+)
+
+// Option defaults, from Tencent's documents for Web functions with
+// WebSocket; each Options field documents its own.
+const (
+	defaultPort            = "9000"
+	defaultMaxMessageSize  = 256 << 10
+	defaultMessagesPerSec  = 10
+	defaultBytesPerSec     = 128 << 10
+	defaultSendQueue       = 256
+	defaultMaxConnections  = 10000
+	defaultInvokeTimeout   = 3 * time.Second
+	defaultHeartbeat       = 5 * time.Second
+	defaultMaxLifetime     = 900*time.Second - 10*time.Second
+	defaultShutdownTimeout = 10 * time.Second
+	defaultChannelPrefix   = "scfws:instance:"
+	// pushURL names this host's pushes; it is never dialled: [Server.Client]
+	// delivers them in-process, and the .invalid name resolves nowhere.
+	pushURL = "http://scfws-host.invalid/push"
+)
+
+// Options configures a Server. A nil *Options means the zero value, whose
+// fields all mean their defaults. A negative limit or duration means none.
+type Options struct {
+	// Addr is the listening address. "": 0.0.0.0 and the port in $PORT,
+	// else 9000 — what a Web function must listen on.
+	Addr string
+	// Handler serves the requests that are not WebSocket upgrades (a page,
+	// a health check). Nil: 426 Upgrade Required. Every path upgrades.
+	Handler http.Handler
+	// Redis is the bus between instances: each instance subscribes to a
+	// channel of its own (SSUBSCRIBE when the server has it, else
+	// SUBSCRIBE), and a push to a connection another instance holds is
+	// published there. Nil: one instance, every push in-process.
+	Redis redis.UniversalClient
+	// ChannelPrefix starts each instance's channel name. "": "scfws:instance:".
+	ChannelPrefix string
+
+	// MaxMessageSize bounds a client message and a push, in bytes. 0: 256
+	// KB, the Web function's limit. A larger client message closes it with
+	// 1009.
+	MaxMessageSize int64
+	// MaxMessagesPerSecond bounds what each client sends, with a burst of
+	// one second's worth; a client over it is closed with 1008. 0: 10, the
+	// Web function's limit.
+	MaxMessagesPerSecond float64
+	// MaxBytesPerSecond likewise bounds each client's bytes. 0: 128 KB.
+	MaxBytesPerSecond float64
+	// SendQueue bounds the messages waiting to be written to one client; a
+	// client whose queue is full reads too slowly and is closed with 1008
+	// (the push that found it full is refused). 0: 256.
+	SendQueue int
+	// MaxConnections bounds the connections of this process; a handshake
+	// over it is refused with 503. 0: 10,000.
+	MaxConnections int
+	// InvokeTimeout is the deadline of each call of a function. 0: 3 s.
+	InvokeTimeout time.Duration
+	// Heartbeat pings every client that often; one that does not answer
+	// within the interval is dropped (and its cleanup runs). 0: 5 s, well
+	// inside the Web function's default idle timeout of 15 s.
+	Heartbeat time.Duration
+	// MaxLifetime closes each connection that long after it opened, with
+	// 1000 and the reason "connection lifetime reached: reconnect", before
+	// the platform ends the invocation. 0: 890 s (the longest function
+	// timeout, 900 s, less 10 s): set it to your function's timeout less a
+	// margin.
+	MaxLifetime time.Duration
+	// IdleTimeout closes, with 1000, a client that sent nothing for that
+	// long. 0: never (the platform has its own idle timeout).
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds Serve's shutdown: closing every connection and
+	// running each cleanup. 0: 10 s.
+	ShutdownTimeout time.Duration
+
+	// Logger gets a line per connection, failed event and failed push
+	// (Info), and per event (Info) when enabled. Nil: no logging.
+	Logger *slog.Logger
+	// LogData adds message data to those lines. Default false.
+	LogData bool
+}
+
+// Functions are the three functions, as for the legacy gateway: the scfws
+// adapters, a *scfws.Router, or any scf-go-lib cloudfunction.Handler. A
+// nil Register accepts every connection; a nil Transmission drops
+// messages; a nil Cleanup is skipped.
+type Functions = gateway.Functions
+
+// Server is one instance of the host. Its methods are safe for concurrent
+// use.
+type Server struct {
+	g        *gateway.Server
+	opts     Options
+	instance string
+	bus      *bus
+	client   *http.Client
+}
+
+// New returns a Server listening on Options.Addr, not serving yet: make
+// the push client with [Server.Client] and your functions, then call
+// [Server.Serve].
+func New(opts *Options) (*Server, error) {
+	s := &Server{instance: newInstanceID()}
+	if opts != nil {
+		s.opts = *opts
+	}
+	o := &s.opts
+	if o.Addr == "" {
+		port := os.Getenv("PORT")
+		if port == "" {
+			port = defaultPort
+		}
+		o.Addr = "0.0.0.0:" + port
+	}
+	if o.ChannelPrefix == "" {
+		o.ChannelPrefix = defaultChannelPrefix
+	}
+	g, err := gateway.Listen(gateway.Options{
+		Addr: o.Addr, PushURL: pushURL, Handler: o.Handler, ServiceID: "scfws-host", RequestData: true,
+		NewConnectionID: s.newConnectionID, Forward: s.forward,
+		InvokeTimeout:   orDefault(o.InvokeTimeout, defaultInvokeTimeout),
+		MaxConnections:  int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
+		MaxMessageSize:  orDefault(o.MaxMessageSize, defaultMaxMessageSize),
+		IdleTimeout:     orDefault(o.IdleTimeout, 0), IdleCode: websocket.StatusNormalClosure,
+		Heartbeat:            orDefault(o.Heartbeat, defaultHeartbeat),
+		MaxLifetime:          orDefault(o.MaxLifetime, defaultMaxLifetime),
+		MaxMessagesPerSecond: orDefault(o.MaxMessagesPerSecond, defaultMessagesPerSec),
+		MaxBytesPerSecond:    orDefault(o.MaxBytesPerSecond, defaultBytesPerSec),
+		SendQueue:            int(orDefault(int64(o.SendQueue), defaultSendQueue)),
+		CleanupOnServerClose: true, CloseOnFailure: true, ShutdownCode: websocket.StatusGoingAway,
+		KeepClientOnFailedPush: true, ApplyExtensions: true,
+		Logger: o.Logger, LogData: o.LogData, LogPrefix: "host",
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.g = g
+	s.client = &http.Client{Transport: transport{s}}
+	return s, nil
+}
+
+// orDefault is v, or def when v is 0, or 0 (none) when v is negative.
+func orDefault[T int64 | float64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() string { return s.g.Addr() }
+
+// URL returns a WebSocket URL of this instance (any path upgrades).
+func (s *Server) URL() string { return s.g.URL() }
+
+// PushURL returns the push URL to give scfws.NewPushClient with
+// [Server.Client]; it is never dialled.
+func (s *Server) PushURL() string { return pushURL }
+
+// Client returns the HTTP client that delivers this host's pushes without
+// a socket: a push to a connection this instance holds is queued for it; a
+// push to one another instance holds is published on Redis. Give it to
+// scfws.NewPushClient with [Server.PushURL]:
+//
+//	push, err := scfws.NewPushClient(srv.PushURL(), &scfws.PushOptions{HTTPClient: srv.Client()})
+//
+// The answers are the gateway's: success once queued or published to a
+// live instance; 404 ([scfws.ErrPushRefused]) when no instance holds the
+// connection; a Redis error is no answer ([scfws.ErrPushUnavailable], or
+// [scfws.ErrPushTimeout] at the deadline).
+func (s *Server) Client() *http.Client { return s.client }
+
+// Serve starts the bus (when Options.Redis is set) and serves fns until ctx
+// ends, then shuts down within Options.ShutdownTimeout: stops accepting,
+// closes every connection with 1001 (going away) and runs its cleanup,
+// then leaves the bus. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, fns Functions) error {
+	if s.opts.Redis != nil {
+		b, err := startBus(ctx, s.opts.Redis, s.opts.ChannelPrefix, s.instance, s.deliver, s.opts.Logger)
+		if err != nil {
+			_ = s.g.Shutdown(ctx)
+			return err
+		}
+		s.bus = b
+	}
+	if err := s.g.Start(ctx, fns); err != nil {
+		if s.bus != nil {
+			_ = s.bus.close()
+		}
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), orDefault(s.opts.ShutdownTimeout, defaultShutdownTimeout))
+	defer cancel()
+	err := s.g.Shutdown(sctx)
+	if s.bus != nil {
+		err = errors.Join(err, s.bus.close())
+	}
+	return err
+}
+
+// Open returns how many connections this instance holds.
+func (s *Server) Open() int { return s.g.Open() }
+
+// IDs: an instance is 6 random bytes and a connection 12 more, in standard
+// base64: 24 characters, shaped as the gateway's, the first 8 naming the
+// instance that holds the connection, so no push needs a lookup.
+const instanceLen = 8
+
+func newInstanceID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+func (s *Server) newConnectionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return s.instance + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// instanceOf returns the instance that holds connection id, "" for an ID
+// that is not one of the host's.
+func instanceOf(id string) string {
+	if len(id) != 24 {
+		return ""
+	}
+	return id[:instanceLen]
+}
+
+// forward publishes a push for a connection this instance does not hold.
+func (s *Server) forward(ctx context.Context, id string, body []byte) (bool, error) {
+	inst := instanceOf(id)
+	if s.bus == nil || inst == "" || inst == s.instance {
+		return false, nil
+	}
+	return s.bus.publish(ctx, inst, body)
+}
+
+// deliver delivers a push that came over the bus: to a connection that is
+// gone (its cleanup ran here) it is dropped.
+func (s *Server) deliver(ctx context.Context, body []byte) {
+	start := time.Now()
+	a, _ := s.g.Push(ctx, body, false)
+	if a.ErrNo != 0 && s.opts.Logger != nil {
+		s.opts.Logger.Info("host: push from another instance not delivered", "secConnectionID", a.ID,
+			"errMsg", a.ErrMsg, "latency", time.Since(start))
+	}
+}
