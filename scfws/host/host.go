@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -107,7 +108,7 @@ type Server struct {
 	g        *gateway.Server
 	opts     Options
 	instance string
-	bus      *bus
+	bus      atomic.Pointer[bus] // set while serving with Options.Redis
 	client   *http.Client
 }
 
@@ -133,10 +134,10 @@ func New(opts *Options) (*Server, error) {
 	g, err := gateway.Listen(gateway.Options{
 		Addr: o.Addr, PushURL: pushURL, Handler: o.Handler, ServiceID: "scfws-host", RequestData: true,
 		NewConnectionID: s.newConnectionID, Forward: s.forward,
-		InvokeTimeout:   orDefault(o.InvokeTimeout, defaultInvokeTimeout),
-		MaxConnections:  int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
-		MaxMessageSize:  orDefault(o.MaxMessageSize, defaultMaxMessageSize),
-		IdleTimeout:     orDefault(o.IdleTimeout, 0), IdleCode: websocket.StatusNormalClosure,
+		InvokeTimeout:  orDefault(o.InvokeTimeout, defaultInvokeTimeout),
+		MaxConnections: int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
+		MaxMessageSize: orDefault(o.MaxMessageSize, defaultMaxMessageSize),
+		IdleTimeout:    orDefault(o.IdleTimeout, 0), IdleCode: websocket.StatusNormalClosure,
 		Heartbeat:            orDefault(o.Heartbeat, defaultHeartbeat),
 		MaxLifetime:          orDefault(o.MaxLifetime, defaultMaxLifetime),
 		MaxMessagesPerSecond: orDefault(o.MaxMessagesPerSecond, defaultMessagesPerSec),
@@ -199,11 +200,11 @@ func (s *Server) Serve(ctx context.Context, fns Functions) error {
 			_ = s.g.Shutdown(ctx)
 			return err
 		}
-		s.bus = b
+		s.bus.Store(b)
 	}
 	if err := s.g.Start(ctx, fns); err != nil {
-		if s.bus != nil {
-			_ = s.bus.close()
+		if b := s.bus.Swap(nil); b != nil {
+			_ = b.close()
 		}
 		return err
 	}
@@ -211,8 +212,8 @@ func (s *Server) Serve(ctx context.Context, fns Functions) error {
 	sctx, cancel := context.WithTimeout(context.Background(), orDefault(s.opts.ShutdownTimeout, defaultShutdownTimeout))
 	defer cancel()
 	err := s.g.Shutdown(sctx)
-	if s.bus != nil {
-		err = errors.Join(err, s.bus.close())
+	if b := s.bus.Swap(nil); b != nil {
+		err = errors.Join(err, b.close())
 	}
 	return err
 }
@@ -246,13 +247,19 @@ func instanceOf(id string) string {
 	return id[:instanceLen]
 }
 
+var errNotOnBus = errors.New("not on the Redis bus: the host is not serving")
+
 // forward publishes a push for a connection this instance does not hold.
 func (s *Server) forward(ctx context.Context, id string, body []byte) (bool, error) {
 	inst := instanceOf(id)
-	if s.bus == nil || inst == "" || inst == s.instance {
+	if s.opts.Redis == nil || inst == "" || inst == s.instance {
 		return false, nil
 	}
-	return s.bus.publish(ctx, inst, body)
+	b := s.bus.Load()
+	if b == nil {
+		return false, errNotOnBus
+	}
+	return b.publish(ctx, inst, body)
 }
 
 // deliver delivers a push that came over the bus: to a connection that is
