@@ -20,15 +20,19 @@ func pageURL(base, ws, nick string) string {
 	return base + "/?autoconnect=1&nick=" + url.QueryEscape(nick) + "&ws=" + url.QueryEscape(ws)
 }
 
+// place is where a tab opens the page (base) and the WebSocket it connects to.
+type place struct{ base, ws string }
+
 // twoTabs is the chat as two people see it, in two tabs of one headless
 // Chromium: joining, the list of who is here, someone leaving, a private
-// message, a kick.
-func twoTabs(t *testing.T, base, ws string) {
+// message, a kick. Alice's tab is at a, bob's and carol's at b (another
+// instance, or the same place).
+func twoTabs(t *testing.T, a, b place) {
 	alice, bob := newTab(t, nil), (*tab)(nil)
-	alice.open(pageURL(base, ws, "alice"))
+	alice.open(pageURL(a.base, a.ws, "alice"))
 	alice.waitFor(`document.getElementById("status").dataset.state === "open" && document.getElementById("room").textContent.includes("lobby")`)
 	bob = newTab(t, alice)
-	bob.open(pageURL(base, ws, "bob"))
+	bob.open(pageURL(b.base, b.ws, "bob"))
 	bob.waitFor(`document.getElementById("status").dataset.state === "open"`)
 
 	for _, tb := range []*tab{alice, bob} {
@@ -37,7 +41,7 @@ func twoTabs(t *testing.T, base, ws string) {
 	alice.waitFor(`document.getElementById("log").innerText.includes("bob joined lobby")`)
 
 	carol := newTab(t, alice)
-	carol.open(pageURL(base, ws, "carol"))
+	carol.open(pageURL(b.base, b.ws, "carol"))
 	alice.waitFor(`document.getElementById("who").textContent === "here: alice, bob, carol"`)
 	carol.close() // the tab is closed: its socket with it
 	alice.waitFor(`document.getElementById("log").innerText.includes("carol left lobby") && ` +
@@ -62,7 +66,8 @@ func twoTabs(t *testing.T, base, ws string) {
 // shows that a dropped socket is visible on the page.
 func TestBrowserChat(t *testing.T) {
 	srv := startChat(t, time.Minute)
-	twoTabs(t, "http://"+srv.Addr(), srv.URL())
+	at := place{"http://" + srv.Addr(), srv.URL()}
+	twoTabs(t, at, at)
 
 	page := newTab(t, nil)
 	page.open(pageURL("http://"+srv.Addr(), srv.URL(), "carol"))
@@ -85,7 +90,7 @@ func TestBrowserHeadCounts(t *testing.T) {
 	here := func(n int) string {
 		return fmt.Sprintf(`document.getElementById("room").textContent.includes("· %d here")`, n)
 	}
-	bob, carol, dave := join(t, srv, "bob"), join(t, srv, "carol"), join(t, srv, "dave")
+	bob, carol, dave := join(t, srv.URL(), "bob"), join(t, srv.URL(), "carol"), join(t, srv.URL(), "dave")
 	page.waitFor(here(4))
 
 	require.NoError(t, carol.c.Close(websocket.StatusGoingAway, "tab closed"))

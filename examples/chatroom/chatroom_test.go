@@ -33,11 +33,11 @@ type user struct {
 	c *websocket.Conn
 }
 
-func join(t *testing.T, srv *emulator.Server, nick string) *user {
+func join(t *testing.T, wsURL string, nick string) *user {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, srv.URL(), &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.CloseNow() })
 	assert.Equal(t, Subprotocol, c.Subprotocol())
@@ -92,8 +92,8 @@ func (u *user) expectText(s string) serverMsg {
 
 func TestChatRoom(t *testing.T) {
 	srv := startChat(t, time.Minute)
-	ann := join(t, srv, "ann")
-	bob := join(t, srv, "bob")
+	ann := join(t, srv.URL(), "ann")
+	bob := join(t, srv.URL(), "bob")
 	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members, "notices carry the head count")
 
 	// private messages and the list of who is here

@@ -42,8 +42,8 @@ func TestCloudMode(t *testing.T) {
 		_ = srv.Shutdown(ctx)
 	})
 
-	ann := join(t, srv, "ann")
-	bob := join(t, srv, "bob")
+	ann := join(t, srv.URL(), "ann")
+	bob := join(t, srv.URL(), "bob")
 	assert.Equal(t, 2, ann.expectText("bob joined lobby").Members)
 	bob.send(clientMsg{Type: "say", Text: "hello from the cloud path"})
 	assert.Equal(t, serverMsg{Type: "message", Room: "lobby", From: "bob", Text: "hello from the cloud path"}, ann.expect("message"))
@@ -71,7 +71,8 @@ func TestCloudMode(t *testing.T) {
 			_, _ = w.Write(indexHTML)
 		}))
 		t.Cleanup(page.Close)
-		twoTabs(t, page.URL, srv.URL())
+		at := place{page.URL, srv.URL()}
+		twoTabs(t, at, at)
 	})
 
 	// the strict emulator with a short backend timeout, on the same binary

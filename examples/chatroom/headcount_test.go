@@ -22,10 +22,10 @@ const testIdle = 3 * time.Second
 // close the app records itself), an idle timeout (no cleanup: the next push
 // to the room finds the connection gone and the room hears of it).
 func checkHeadCounts(t *testing.T, srv *emulator.Server) {
-	ann := join(t, srv, "ann")
-	bob := join(t, srv, "bob")
-	carol := join(t, srv, "carol")
-	dave := join(t, srv, "dave")
+	ann := join(t, srv.URL(), "ann")
+	bob := join(t, srv.URL(), "bob")
+	carol := join(t, srv.URL(), "carol")
+	dave := join(t, srv.URL(), "dave")
 	assert.Equal(t, 4, ann.expectText("dave joined lobby").Members)
 
 	require.NoError(t, carol.c.Close(websocket.StatusGoingAway, "tab closed"))

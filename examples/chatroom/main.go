@@ -1,15 +1,23 @@
-// Command chatroom is a chat room on an API gateway WebSocket API.
+// Command chatroom is a chat room whose three functions run unchanged in
+// three places.
 //
 // Run locally, it starts the gateway emulator in-process with the chat
 // functions, a memory store and the page at http://127.0.0.1:8080/:
 //
 //	go run ./examples/chatroom [-addr 127.0.0.1:8080]
 //
-// Started by SCF (_LAMBDA_SERVER_PORT is set), the same binary is the cloud
-// function serving all three roles, with the connection store on Redis
-// (REDIS_URL, or REDIS_ADDR, REDIS_PASSWORD and REDIS_DB; REDIS_PREFIX) and pushes to the
-// reverse-push address in SCFWS_PUSH_URL (or wsBackUrl). Package it with
-// "go run ./scfws/cmd/scfws package ./examples/chatroom".
+// With -host (or SCFWS_WEBFUNC set, as the scf_bootstrap of "scfws package
+// -webfunc" does), it is its own WebSocket server (package host): in an SCF
+// Web function, or on any server, one instance or many. With REDIS_URL (or
+// REDIS_ADDR…) the store and the bus between instances are on Redis; else
+// one instance keeps everything in memory. It listens on -addr, else on
+// 0.0.0.0 and $PORT (9000 by default), and serves the page too.
+//
+// Started by SCF as an event function (_LAMBDA_SERVER_PORT is set), the
+// same binary serves the three roles behind the legacy API gateway, with
+// the connection store on Redis (REDIS_URL, or REDIS_ADDR, REDIS_PASSWORD
+// and REDIS_DB; REDIS_PREFIX) and pushes to the reverse-push address in
+// SCFWS_PUSH_URL (or wsBackUrl).
 package main
 
 import (
@@ -44,9 +52,10 @@ func main() {
 		cloud()
 		return
 	}
-	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
+	addr := flag.String("addr", "", "listen `address` (default 127.0.0.1:8080; with -host, 0.0.0.0:$PORT or 9000)")
 	idle := flag.Duration("idle", 10*time.Minute, "close clients idle this long, as the API's backend timeout does")
 	verbose := flag.Bool("v", false, "log every event and push, with message data")
+	asHost := flag.Bool("host", os.Getenv("SCFWS_WEBFUNC") != "", "be the WebSocket server (package host), not the emulator")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -55,6 +64,17 @@ func main() {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *asHost {
+		if err := serveHost(ctx, *addr, logger, *verbose, func(url string) {
+			fmt.Printf("chat room (host): %s\n", url)
+		}); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *addr == "" {
+		*addr = "127.0.0.1:8080"
+	}
 	srv, err := startLocal(ctx, *addr, *idle, logger, *verbose)
 	if err != nil {
 		log.Fatal(err)
@@ -77,17 +97,19 @@ func startLocal(ctx context.Context, addr string, idle time.Duration, logger *sl
 		return nil, err
 	}
 	app := newRouter(hub.NewMemoryStore(), push, logger)
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(indexHTML)
-	})
 	return emulator.NewServer(ctx, emulator.Functions{Register: app, Transmission: app, Cleanup: app},
 		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: idle, Logger: logger, LogData: verbose})
 }
+
+// page serves the chat page at /.
+var page = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(indexHTML)
+})
 
 // redisOptions reads the Redis to use from REDIS_URL (redis://[user:password@]host:port/db,
 // rediss:// for TLS), else REDIS_ADDR with REDIS_PASSWORD and REDIS_DB. A
@@ -102,7 +124,7 @@ func redisOptions() (*redis.Options, error) {
 	}
 	addr := os.Getenv("REDIS_ADDR")
 	if addr == "" {
-		return nil, errors.New("set REDIS_URL or REDIS_ADDR (TencentDB for Redis): SCF instances share no memory")
+		return nil, errNoRedis
 	}
 	o := &redis.Options{Addr: addr, Password: os.Getenv("REDIS_PASSWORD")}
 	if v := os.Getenv("REDIS_DB"); v != "" {
@@ -114,6 +136,8 @@ func redisOptions() (*redis.Options, error) {
 	}
 	return o, nil
 }
+
+var errNoRedis = errors.New("set REDIS_URL or REDIS_ADDR (TencentDB for Redis): SCF instances share no memory")
 
 // cloud runs as the SCF function, with Redis and the reverse-push address.
 func cloud() {
