@@ -24,7 +24,7 @@ func main() {
 
 const usage = `usage:
   scfws local (-router BIN | -register BIN -transmission BIN [-cleanup BIN]) [flags]
-  scfws package [-o FILE.zip] [-name main] PACKAGE
+  scfws package [-o FILE.zip] [-name main] [-webfunc] PACKAGE
 run "scfws local -h" or "scfws package -h" for the flags`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -19,6 +19,7 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `zip` (default: the package's base name + .zip)")
 	name := fs.String("name", "main", "binary `name` in the zip: the function's handler (执行方法)")
+	webfunc := fs.Bool("webfunc", false, "for a Web function: add the scf_bootstrap that starts the binary (a program on package host)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -28,7 +29,11 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	pkg := fs.Arg(0)
 	if *out == "" {
-		*out = filepath.Base(strings.TrimRight(pkg, "/")) + ".zip"
+		abs, err := filepath.Abs(pkg) // "." is named after its folder
+		if err != nil {
+			return fmt.Errorf("package: %w", err)
+		}
+		*out = filepath.Base(abs) + ".zip"
 	}
 	if *name == "" || *name == "." || *name == ".." || strings.ContainsAny(*name, `/\`) {
 		return fmt.Errorf("package: -name %q must be a plain file name", *name)
@@ -46,20 +51,46 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("package: go build %s: %w", pkg, err)
 	}
-	if err := zipBinary(*out, bin, *name); err != nil {
+	files := []zipFile{{name: *name, path: bin}}
+	if *webfunc {
+		files = append(files, zipFile{name: "scf_bootstrap", data: []byte(bootstrap(*name))})
+	}
+	if err := writeZip(*out, files); err != nil {
 		return fmt.Errorf("package: %w", err)
 	}
 	st, err := os.Stat(*out)
 	if err != nil {
 		return err
 	}
+	if *webfunc {
+		fmt.Fprintf(stdout, "%s: %s and scf_bootstrap (%d bytes): upload it as a Web function's code (WebSocket on)\n", *out, *name, st.Size())
+		return nil
+	}
 	fmt.Fprintf(stdout, "%s: %s (%d bytes): upload it as the function's code, handler %q\n", *out, *name, st.Size(), *name)
 	return nil
 }
 
-// zipBinary writes a zip holding bin as name, executable, to a temporary
-// file beside out, renamed to out only once complete.
-func zipBinary(out, bin, name string) (err error) {
+// bootstrap is the Web function's start-up file for the binary name: bash,
+// LF line ends, from the code's folder; SCFWS_WEBFUNC tells the program
+// where it runs (the chat room becomes a host on it).
+func bootstrap(name string) string {
+	return "#!/bin/bash\n" +
+		"# Started by SCF in a Web function; the program listens on 0.0.0.0:${PORT:-9000}.\n" +
+		"cd \"$(dirname \"$0\")\" || exit 1\n" +
+		"export SCFWS_WEBFUNC=1\n" +
+		"exec ./" + name + "\n"
+}
+
+// zipFile is one executable file of the zip: a file at path, or data.
+type zipFile struct {
+	name, path string
+	data       []byte
+}
+
+// writeZip writes a zip of files, each executable (0755, whatever the
+// file system says), to a temporary file beside out, renamed to out only
+// once complete.
+func writeZip(out string, files []zipFile) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
 		return err
@@ -73,20 +104,33 @@ func zipBinary(out, bin, name string) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
-	src, err := os.Open(bin)
+	zw := zip.NewWriter(f)
+	for _, zf := range files {
+		h := &zip.FileHeader{Name: zf.name, Method: zip.Deflate, Modified: time.Now()}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		if zf.path == "" {
+			if _, err := w.Write(zf.data); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := copyFile(w, zf.path); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+func copyFile(w io.Writer, path string) error {
+	src, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	zw := zip.NewWriter(f)
-	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now()}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, src); err != nil {
-		return err
-	}
-	return zw.Close()
+	_, err = io.Copy(w, src)
+	return err
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPackageWebfunc packages the chat room for a Web function, unpacks the
+// zip as SCF would (modes from the zip), checks the bootstrap, runs it with
+// a PORT, and chats with what it started.
+func TestPackageWebfunc(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "chat.zip")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"package", "-webfunc", "../../../examples/chatroom", "-o", out},
+		&stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "scf_bootstrap")
+
+	zr, err := zip.OpenReader(out)
+	require.NoError(t, err)
+	defer zr.Close()
+	dir := t.TempDir()
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+		assert.Equal(t, os.FileMode(0o755), f.Mode().Perm(), f.Name)
+		rc, err := f.Open()
+		require.NoError(t, err)
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f.Name), b, f.Mode().Perm()))
+		if f.Name == "scf_bootstrap" {
+			assert.True(t, bytes.HasPrefix(b, []byte("#!/bin/bash\n")), "a bash script")
+			assert.NotContains(t, string(b), "\r", "LF line ends")
+			assert.Contains(t, string(b), "exec ./main\n")
+		}
+	}
+	assert.Equal(t, map[string]bool{"main": true, "scf_bootstrap": true}, names)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, l.Close())
+	cmd := exec.Command("./scf_bootstrap")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_URL=", "REDIS_ADDR=")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	var c *websocket.Conn
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, _, err = websocket.Dial(ctx, "ws://127.0.0.1:"+port+"/", &websocket.DialOptions{Subprotocols: []string{"scfws-chat.v1"}})
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond, "the bootstrap started a server on $PORT")
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","nick":"ann"}`)))
+	_, b, err := c.Read(ctx)
+	require.NoError(t, err)
+	var welcome struct{ Type, Nick string }
+	require.NoError(t, json.Unmarshal(b, &welcome))
+	assert.Equal(t, "welcome", welcome.Type)
+	assert.Equal(t, "ann", welcome.Nick)
+}
+
+// TestPackageDotIsNamedAfterItsFolder: "scfws package ." writes echo.zip,
+// not a hidden "..zip".
+func TestPackageDotIsNamedAfterItsFolder(t *testing.T) {
+	dir, err := filepath.Abs("../../../examples/echo")
+	require.NoError(t, err)
+	t.Chdir(dir)
+	t.Cleanup(func() { _ = os.Remove(filepath.Join(dir, "echo.zip")) })
+	require.NoError(t, run(context.Background(), []string{"package", "."}, io.Discard, io.Discard))
+	_, err = os.Stat(filepath.Join(dir, "echo.zip"))
+	require.NoError(t, err)
+}
