@@ -29,13 +29,20 @@ func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedP
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
 		defer cancel()
 	}
-	body := enc.body(make([]byte, 0, 64+len(connectionID)+len(enc.suffix)), connectionID)
+	var body []byte
+	if c.direct == nil {
+		body = enc.body(make([]byte, 0, 64+len(connectionID)+len(enc.suffix)), connectionID)
+	}
 	attempts, status := 0, 0
 	var perr *PushError
 	for {
 		attempts++
 		var retry bool
-		status, perr, retry = c.attempt(ctx, pushURL, connectionID, body)
+		if c.direct != nil { // a gateway in this process (package host): no body, no HTTP request
+			status, perr, retry = c.deliver(ctx, pushURL, connectionID, enc)
+		} else {
+			status, perr, retry = c.attempt(ctx, pushURL, connectionID, body)
+		}
 		if !retry || attempts > dialRetries || !wait(ctx, dialBackoff<<(attempts-1)) {
 			break
 		}
@@ -65,6 +72,15 @@ func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, 
 	_, _ = io.Copy(io.Discard, lr) // let the connection be reused
 	_ = raw.Close()
 	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), buf.Bytes(), rerr), false
+}
+
+// deliver hands one push to the in-process gateway, with attempt's answers.
+func (c *PushClient) deliver(ctx context.Context, pushURL, connectionID string, enc encodedPush) (int, *PushError, bool) {
+	status, answer, err := c.direct.DeliverPush(ctx, pushURL, connectionID, enc.closing, string(enc.msg.DataType), enc.msg.Data)
+	if err != nil {
+		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
+	}
+	return status, classify(connectionID, status, answer, nil), false
 }
 
 // transportError is a request that got no answer.
@@ -130,7 +146,7 @@ func (c *PushClient) log(ctx context.Context, id string, enc encodedPush, status
 		attrs = append(attrs, slog.Int("errNo", perr.ErrNo), slog.String("err", perr.Error()))
 	}
 	if c.opts.LogData && !enc.closing {
-		attrs = append(attrs, slog.String("data", enc.data))
+		attrs = append(attrs, slog.String("data", enc.msg.Data))
 	}
 	c.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "scfws: push", attrs...)
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
+
+	"github.com/scfws/scfws-go/internal/inproc"
 )
 
 // Push defaults; each PushOptions field documents its own.
@@ -65,6 +67,7 @@ type PushOptions struct {
 // goes to another host.
 type PushClient struct {
 	rc      *resty.Client
+	direct  inproc.Deliverer // the HTTPClient's Transport, when it is one
 	opts    PushOptions
 	url     atomic.Pointer[string] // nil until known (NewPushClientFromEnv)
 	fromEnv bool                   // the URL follows the invocation's environment
@@ -116,6 +119,7 @@ func newPushClient(opts *PushOptions) *PushClient {
 	var hc http.Client
 	if o.HTTPClient != nil {
 		hc = *o.HTTPClient
+		c.direct, _ = hc.Transport.(inproc.Deliverer)
 	} else {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns = max(defaultIdlePool, o.Concurrency)

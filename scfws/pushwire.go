@@ -67,8 +67,8 @@ func (p *PushRequest) UnmarshalJSON(b []byte) error {
 // Broadcast: body appends the whole body for one ID.
 type encodedPush struct {
 	closing bool
-	suffix  []byte // `,"dataType":…,"data":…}}`
-	data    string // for logging only
+	suffix  []byte  // `,"dataType":…,"data":…}}`
+	msg     Message // as given, for an in-process gateway and the log
 }
 
 func encodePush(a Action, m Message) (encodedPush, error) {
@@ -88,7 +88,7 @@ func encodePush(a Action, m Message) (encodedPush, error) {
 	suffix = append(suffix, `","data":`...)
 	suffix = appendString(suffix, m.Data)
 	suffix = append(suffix, "}}"...)
-	return encodedPush{suffix: suffix, data: m.Data}, nil
+	return encodedPush{suffix: suffix, msg: m}, nil
 }
 
 // body appends the push body for connectionID to dst: byte for byte what

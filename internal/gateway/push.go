@@ -45,20 +45,16 @@ func (a Answer) Body() []byte {
 	return b
 }
 
-// PushFrom reads a push body from r, bounded by what a message of
-// MaxMessageSize can take (each byte escaped to at most 6 in JSON; base64's
-// 4/3 is less; and the object around it), then delivers it as [Server.Push].
+// PushFrom reads a push body from r and delivers it as [Server.Push].
 func (s *Server) PushFrom(ctx context.Context, r io.Reader, forward bool) (Answer, error) {
-	limit := s.opts.MaxMessageSize*6 + 4096
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	switch {
-	case err != nil:
+	raw, err := io.ReadAll(io.LimitReader(r, s.maxPushBody()+1))
+	if err != nil {
 		return Answer{Status: http.StatusBadRequest, ErrNo: errNoMalformed, ErrMsg: "malformed push"}, nil
-	case int64(len(raw)) > limit:
-		return Answer{Status: http.StatusRequestEntityTooLarge, ErrNo: errNoTooLarge, ErrMsg: "push too large"}, nil
 	}
 	return s.Push(ctx, raw, forward)
 }
+
+func (s *Server) maxPushBody() int64 { return s.opts.MaxMessageSize*6 + 4096 }
 
 func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -93,15 +89,26 @@ func (s *Server) logPush(ctx context.Context, a Answer, start time.Time) {
 	s.log.Info(s.opts.LogPrefix+": push", attrs...)
 }
 
-// Push delivers one push body (a scfws.PushRequest) to the connection it
-// names: queued for a connection this server holds (a closing after the
+// Push delivers one push body (a scfws.PushRequest), bounded by what a
+// message of MaxMessageSize can take (each byte escaped to at most 6 in
+// JSON; base64's 4/3 is less; and the object around it), to the
+// connection it names: queued for a connection this server holds (a closing after the
 // messages queued before it); with forward, handed to Options.Forward for
 // one it does not. The error is Forward's: no answer.
 func (s *Server) Push(ctx context.Context, raw []byte, forward bool) (Answer, error) {
+	if int64(len(raw)) > s.maxPushBody() {
+		return Answer{Status: http.StatusRequestEntityTooLarge, ErrNo: errNoTooLarge, ErrMsg: "push too large"}, nil
+	}
 	var p scfws.PushRequest
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := p.UnmarshalJSON(raw); err != nil { // it validates the JSON itself
 		return Answer{Status: http.StatusBadRequest, ErrNo: errNoMalformed, ErrMsg: "malformed push"}, nil
 	}
+	return s.Deliver(ctx, p, raw, forward)
+}
+
+// Deliver delivers p, as [Server.Push]; raw is its body when at hand (else
+// it is encoded when forwarded).
+func (s *Server) Deliver(ctx context.Context, p scfws.PushRequest, raw []byte, forward bool) (Answer, error) {
 	a := Answer{ID: p.ConnectionID, Action: string(p.Action)}
 	m := outgoing{code: websocket.StatusNormalClosure}
 	if p.Action != scfws.ActionClosing {
@@ -121,6 +128,13 @@ func (s *Server) Push(ctx context.Context, raw []byte, forward bool) (Answer, er
 	}
 	c := s.lookup(p.ConnectionID)
 	if c == nil && forward && s.opts.Forward != nil {
+		if raw == nil {
+			var err error
+			if raw, err = p.MarshalJSON(); err != nil {
+				a.Status, a.ErrNo, a.ErrMsg = http.StatusBadRequest, errNoMalformed, "malformed push"
+				return a, nil
+			}
+		}
 		delivered, err := s.opts.Forward(ctx, p.ConnectionID, raw)
 		if err != nil {
 			return a, err

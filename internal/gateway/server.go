@@ -164,8 +164,12 @@ func (s *Server) PushURL() string {
 }
 
 // environment is what every invocation gets, as the console's environment
-// variables: the push URL under both names.
+// variables: the push URL under both names; nothing without a push
+// endpoint (the host: its push client is made in main).
 func (s *Server) environment() map[string]string {
+	if s.opts.PushPath == "" {
+		return nil
+	}
 	return map[string]string{"SCFWS_PUSH_URL": s.PushURL(), "wsBackUrl": s.PushURL()}
 }
 

@@ -19,11 +19,15 @@ import (
 	"github.com/scfws/scfws-go/scfws/host"
 )
 
-// The test binary is also a host instance for the tests that cross
-// instances: run with SCFWS_TEST_INSTANCE=<redis address>, it serves
-// instanceApp on a free loopback port, prints "url <ws URL>", and shuts
-// down on SIGTERM.
+// The test binary is also a server for the tests and benchmarks that need
+// one in a process of its own: run with SCFWS_TEST_INSTANCE=<redis
+// address>, it serves instanceApp on a free loopback port as a host
+// instance, prints "url <ws URL>", and shuts down on SIGTERM; with
+// SCFWS_TEST_PLAIN=1 it is the plain echo server of the benchmarks.
 func TestMain(m *testing.M) {
+	if os.Getenv("SCFWS_TEST_PLAIN") != "" {
+		runPlain()
+	}
 	if addr := os.Getenv("SCFWS_TEST_INSTANCE"); addr != "" {
 		if err := runInstance(addr); err != nil {
 			fmt.Fprintln(os.Stderr, "instance:", err)
@@ -34,11 +38,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// runInstance serves instanceApp; redisAddr "-" means no Redis.
 func runInstance(redisAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	srv, err := host.New(&host.Options{Addr: "127.0.0.1:0", Redis: rdb, MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1})
+	var rdb *redis.Client
+	opts := &host.Options{Addr: "127.0.0.1:0", MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1}
+	if redisAddr != "-" {
+		rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+		opts.Redis = rdb
+	}
+	srv, err := host.New(opts)
 	if err != nil {
 		return err
 	}
@@ -82,6 +92,9 @@ func instanceApp(push *scfws.PushClient, rdb *redis.Client) *scfws.Router {
 			return reply(ctx, id, "unknown command")
 		},
 		Cleanup: func(ctx context.Context, ev *scfws.CleanupEvent) error {
+			if rdb == nil {
+				return nil
+			}
 			return rdb.Incr(ctx, "cleanups:"+ev.ConnectionID()).Err()
 		},
 	}
@@ -105,10 +118,15 @@ type instance struct {
 	url string
 }
 
-func startInstance(t *testing.T, redisAddr string) *instance {
+func startInstance(t testing.TB, redisAddr string) *instance {
+	return startServer(t, "SCFWS_TEST_INSTANCE="+redisAddr)
+}
+
+// startServer runs the test binary as a server with env set.
+func startServer(t testing.TB, env string) *instance {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SCFWS_TEST_INSTANCE="+redisAddr)
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -2,15 +2,37 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/scfws/scfws-go/scfws"
 )
 
 // transport is the RoundTripper of [Server.Client]: the push endpoint of
-// the gateway core, called in-process.
+// the gateway core, called in-process. scfws.PushClient skips the HTTP
+// request and calls DeliverPush (internal/inproc); any other HTTP client
+// goes through RoundTrip, with the same answers.
 type transport struct{ s *Server }
+
+// DeliverPush delivers a push to this host, as scfws.PushClient hands it.
+func (t transport) DeliverPush(ctx context.Context, url, id string, closing bool, dataType, data string) (int, []byte, error) {
+	if url != pushURL {
+		return 0, nil, fmt.Errorf("host: this client only pushes to %s, not %s", pushURL, url)
+	}
+	p := scfws.PushRequest{Action: scfws.ActionDataSend, ConnectionID: id,
+		Message: scfws.Message{DataType: scfws.DataType(dataType), Data: data}}
+	if closing {
+		p = scfws.PushRequest{Action: scfws.ActionClosing, ConnectionID: id}
+	}
+	a, err := t.s.g.Deliver(ctx, p, nil, true)
+	if err != nil {
+		return 0, nil, fmt.Errorf("host: publishing the push on Redis: %w", err)
+	}
+	return a.Status, a.Body(), nil
+}
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
