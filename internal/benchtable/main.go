@@ -38,6 +38,12 @@ var rows = []row{
 	{"emulator echo, in-process functions, 1,000 clients (msgs/s)", "BenchmarkEcho/inprocess-1000", "x-plain", "≥ 0.35", atLeast(0.35)},
 	{"emulator echo, 1,000 clients: p99 vs the plain server's", "BenchmarkEcho/inprocess-1000", "p99-x", "≤ 3", atMost(3)},
 	{"`scfws local` way: the echo SCF binary over the runtime protocol, 100 clients (msgs/s)", "BenchmarkEcho/binary-100", "x-plain", "≥ 0.2", atLeast(0.2)},
+	{"host echo (package host), in-process functions and pushes, 100 clients, vs a plain coder/websocket echo server (msgs/s)", "BenchmarkEcho/host-100", "x-plain", "≥ 0.7", atLeast(0.7)},
+	{"host echo, 100 clients: p99 round trip vs the plain server's", "BenchmarkEcho/host-100", "p99-x", "≤ 2", atMost(2)},
+	{"host echo, 1,000 clients (msgs/s)", "BenchmarkEcho/host-1000", "x-plain", "≥ 0.7", atLeast(0.7)},
+	{"host echo, 1,000 clients: p99 vs the plain server's", "BenchmarkEcho/host-1000", "p99-x", "≤ 2", atMost(2)},
+	{"push to a connection on another host instance over `redis-server` (Send → SPUBLISH → client) vs a bare go-redis PUBLISH loop (throughput)", "BenchmarkCrossPush", "x-publish", "≥ 0.5", atLeast(0.5)},
+	{"memory per idle connection, 10,000 in one host process, vs the plain server's (RSS)", "BenchmarkIdleMemory", "x-plain", "≤ 1.5", atMost(1.5)},
 	{"cold start: the echo binary (scfws, resty inside) vs a bare scf-go-lib function (time to answer)", "BenchmarkColdStart", "x-hello", "≤ 1.05", atMost(1.05)},
 }
 
