@@ -15,8 +15,9 @@
 // Functions run in-process (any scf-go-lib cloudfunction.Handler, such as
 // the scfws adapters or a *scfws.Router) or as SCF Go binaries over the
 // runtime protocol ([Binary]): each binary is started with
-// _LAMBDA_SERVER_PORT and SCFWS_PUSH_URL set, as SCF would, so any SCF Go
-// function — not only one built with scfws — runs locally. Every invocation
+// _LAMBDA_SERVER_PORT set, as SCF would (and SCFWS_PUSH_URL too only with
+// Options.EnvAtStart), so any SCF Go function — not only one built with
+// scfws — runs locally. Every invocation
 // carries a fresh request ID, a deadline (Options.InvokeTimeout), the
 // function's name and its environment (SCFWS_PUSH_URL and wsBackUrl) in
 // scf-go-lib's functioncontext.
@@ -47,6 +48,9 @@
 // gateway uses is not documented; these are the emulator's choice. Origins
 // are not checked.
 //
+// The emulator is one configuration of the gateway core that package host
+// is the other of: the same handshake, connection and push code.
+//
 // Each client message becomes a transmission event (text as it is, binary in
 // base64), invoked one at a time per connection, in order. A failed
 // invocation closes that client at once without a close frame, as the real
@@ -76,12 +80,12 @@
 //
 // POST the documented bodies to [Server.PushURL]. Answers:
 //
-//	200 {"errNo":0,"errMsg":"ok"}                    delivered, or closed
+//	200 {"errNo":0,"errMsg":"ok"}                    queued for the client, in order (a closing after what was queued)
 //	404 {"errNo":1001,"errMsg":"connection not found"} no open connection with that ID
 //	400 {"errNo":1002,"errMsg":"malformed push"}        not a scfws.PushRequest body
 //	400 {"errNo":1004,"errMsg":"invalid binary data"}   binary data not standard base64
-//	413 {"errNo":1005,"errMsg":"push too large"}        body over MaxMessageSize
-//	502 {"errNo":1006,"errMsg":"delivery failed"}       writing to the client failed
+//	413 {"errNo":1005,"errMsg":"push too large"}        data over MaxMessageSize
+//	502 {"errNo":1006,"errMsg":"delivery failed: …"}    1,024 messages wait for the client: it reads too slowly, and is closed (1008)
 //
 // What the real gateway answers for an unknown connection is not
 // documented: 404 with errNo 1001 is the emulator's choice.
