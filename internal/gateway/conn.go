@@ -177,6 +177,9 @@ func (c *conn) serve() {
 				"byServer", c.byServer.Load())
 			return
 		}
+		if c.isGone() {
+			continue // closing: nothing more is handled; Read ends once the close is done
+		}
 		if idle != nil {
 			idle.Reset(o.IdleTimeout)
 		}
@@ -248,6 +251,12 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		}
 		c.cancel()
 	}()
+}
+
+func (c *conn) isGone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gone
 }
 
 func (c *conn) markGone() {

@@ -6,10 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,96 +30,8 @@ func runPlain() {
 		os.Exit(1)
 	}
 	fmt.Printf("url ws://%s/\n", l.Addr())
-	_ = http.Serve(l, plainEcho())
+	_ = http.Serve(l, benchtest.PlainEcho())
 	os.Exit(0)
-}
-
-func plainEcho() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, data, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, data); err != nil {
-				return
-			}
-		}
-	})
-}
-
-// dialAll dials n clients to url, 32 at a time.
-func dialAll(b *testing.B, url string, n int) []*websocket.Conn {
-	conns := make([]*websocket.Conn, n)
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for i := range conns {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, url, nil)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			conns[i] = c
-		})
-	}
-	wg.Wait()
-	if b.Failed() {
-		b.FailNow()
-	}
-	b.Cleanup(func() {
-		for _, c := range conns {
-			_ = c.CloseNow()
-		}
-	})
-	return conns
-}
-
-// echoRound has every client send one message and read its echo, all at
-// once, recording each round trip.
-func echoRound(b *testing.B, conns []*websocket.Conn, lat *[]time.Duration) func() {
-	msg := []byte(`{"type":"say","text":"a chat message of ordinary length"}`)
-	var mu sync.Mutex
-	return func() {
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				defer cancel()
-				t0 := time.Now()
-				if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
-					b.Error(err)
-					return
-				}
-				if _, _, err := c.Read(ctx); err != nil {
-					b.Error(err)
-					return
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				*lat = append(*lat, d)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-	}
-}
-
-func p99(lat []time.Duration) time.Duration {
-	if len(lat) == 0 {
-		return 0
-	}
-	slices.Sort(lat)
-	return lat[len(lat)*99/100]
 }
 
 // BenchmarkEcho: client → host → transmission function (a *scfws.Router)
@@ -148,7 +58,7 @@ func BenchmarkEcho(b *testing.B) {
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ctx, host.Functions{Register: r, Transmission: r, Cleanup: r}) }()
 			b.Cleanup(func() { cancel(); <-done })
-			plainSrv := &http.Server{Handler: plainEcho()}
+			plainSrv := &http.Server{Handler: benchtest.PlainEcho()}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
@@ -157,10 +67,10 @@ func BenchmarkEcho(b *testing.B) {
 			b.Cleanup(func() { _ = plainSrv.Close() })
 
 			var ourLat, plainLat []time.Duration
-			ours, plain := benchtest.Interleave(b, echoRound(b, dialAll(b, srv.URL(), n), &ourLat),
-				echoRound(b, dialAll(b, "ws://"+l.Addr().String()+"/", n), &plainLat), nil)
+			ours, plain := benchtest.Interleave(b, benchtest.EchoRound(b, benchtest.Dial(b, srv.URL(), n), &ourLat),
+				benchtest.EchoRound(b, benchtest.Dial(b, "ws://"+l.Addr().String()+"/", n), &plainLat), nil)
 			b.ReportMetric(float64(plain)/float64(ours), "x-plain")
-			b.ReportMetric(float64(p99(ourLat))/float64(max(p99(plainLat), 1)), "p99-x")
+			b.ReportMetric(float64(benchtest.P99(ourLat))/float64(max(benchtest.P99(plainLat), 1)), "p99-x")
 			b.ReportMetric(float64(b.N*n)/ours.Seconds(), "msgs/s")
 		})
 	}
@@ -183,7 +93,7 @@ func BenchmarkCrossPush(b *testing.B) {
 	ctx := context.Background()
 
 	far := startInstance(b, rs.Addr) // the instance that holds the connection
-	c := dialAll(b, far.url, 1)[0]
+	c := benchtest.Dial(b, far.url, 1)[0]
 	if err := c.Write(ctx, websocket.MessageText, []byte("me")); err != nil {
 		b.Fatal(err)
 	}
@@ -265,7 +175,7 @@ func rssPerConn(b *testing.B, srv *instance, n int) float64 {
 	defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
 	time.Sleep(200 * time.Millisecond)
 	before := rss(b, srv.cmd.Process.Pid)
-	conns := dialAll(b, srv.url, n)
+	conns := benchtest.Dial(b, srv.url, n)
 	time.Sleep(2 * time.Second) // handshakes done, buffers settled
 	after := rss(b, srv.cmd.Process.Pid)
 	for _, c := range conns {
