@@ -10,14 +10,14 @@ import (
 	"syscall"
 )
 
-// sysProcAttr puts the child in a process group of its own and has the
+// SysProcAttr puts the child in a process group of its own and has the
 // kernel kill it when this process dies (PR_SET_PDEATHSIG), even by SIGKILL.
-func sysProcAttr() *syscall.SysProcAttr {
+func SysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
-// killGroup kills the child and whatever it started.
-func killGroup(cmd *exec.Cmd) {
+// KillGroup kills the child and whatever it started.
+func KillGroup(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	_ = cmd.Process.Kill()
 }

@@ -7,9 +7,9 @@ import (
 	"syscall"
 )
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func SysProcAttr() *syscall.SysProcAttr { return nil }
 
-func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
+func KillGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
 // listensOn cannot be checked here.
 func listensOn(pid, port int) bool { return true }

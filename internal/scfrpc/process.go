@@ -59,7 +59,7 @@ func (p *Process) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
 	cmd.Env = append(append(os.Environ(), p.env...), "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = p.output, p.output
-	cmd.SysProcAttr = sysProcAttr() // its own process group, killed with us where the system can
+	cmd.SysProcAttr = SysProcAttr() // its own process group, killed with us where the system can
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("scfrpc: start %s: %w", p.path, err)
 	}
@@ -84,7 +84,7 @@ func (p *Process) start(ctx context.Context) error {
 		case <-exited:
 			return fmt.Errorf("%w: %s exited before serving: %v", ErrUnavailable, p.path, cmd.ProcessState)
 		case <-ctx.Done():
-			killGroup(cmd)
+			KillGroup(cmd)
 			<-exited
 			return fmt.Errorf("%w: %s did not answer on %s: %w", ErrUnavailable, p.path, addr, ctx.Err())
 		case <-time.After(wait):
@@ -142,7 +142,7 @@ func (p *Process) stop() {
 		return
 	}
 	_ = p.client.Close()
-	killGroup(p.cmd)
+	KillGroup(p.cmd)
 	<-p.exited
 	p.client, p.cmd = nil, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -78,9 +79,9 @@ type Options struct {
 	Heartbeat time.Duration
 	// MaxLifetime closes each connection that long after it opened, with
 	// 1000 and the reason "connection lifetime reached: reconnect", before
-	// the platform ends the invocation. 0: 890 s (the longest function
-	// timeout, 900 s, less 10 s): set it to your function's timeout less a
-	// margin.
+	// the platform ends the invocation. 0: the function timeout that scfws
+	// deploy sets in SCFWS_FUNCTION_TIMEOUT less 10 s (10 % when under
+	// 100 s); without it 890 s (the longest timeout, 900 s, less 10 s).
 	MaxLifetime time.Duration
 	// IdleTimeout closes, with 1000, a client that sent nothing for that
 	// long. 0: never (the platform has its own idle timeout).
@@ -131,6 +132,9 @@ func New(opts *Options) (*Server, error) {
 	if o.ChannelPrefix == "" {
 		o.ChannelPrefix = defaultChannelPrefix
 	}
+	if o.MaxLifetime == 0 {
+		o.MaxLifetime = lifetimeFromEnv()
+	}
 	g, err := gateway.Listen(gateway.Options{
 		Addr: o.Addr, PushURL: pushURL, Handler: o.Handler, ServiceID: "scfws-host", RequestData: true,
 		NewConnectionID: s.newConnectionID, Forward: s.forward,
@@ -153,6 +157,18 @@ func New(opts *Options) (*Server, error) {
 	s.g = g
 	s.client = &http.Client{Transport: transport{s}}
 	return s, nil
+}
+
+// lifetimeFromEnv is the default MaxLifetime: the function timeout that
+// scfws deploy puts in SCFWS_FUNCTION_TIMEOUT (seconds) less a margin of
+// 10 s (10 % when shorter than 100 s), else 890 s.
+func lifetimeFromEnv() time.Duration {
+	secs, err := strconv.Atoi(os.Getenv("SCFWS_FUNCTION_TIMEOUT"))
+	if err != nil || secs <= 0 {
+		return defaultMaxLifetime
+	}
+	t := time.Duration(secs) * time.Second
+	return max(t-10*time.Second, t*9/10)
 }
 
 // orDefault is v, or def when v is 0, or 0 (none) when v is negative.

@@ -25,7 +25,10 @@ func main() {
 const usage = `usage:
   scfws local (-router BIN | -register BIN -transmission BIN [-cleanup BIN]) [flags]
   scfws package [-o FILE.zip] [-name main] [-webfunc] PACKAGE
-run "scfws local -h" or "scfws package -h" for the flags`
+  scfws deploy [-plan] [-name NAME] [-region REGION] [flags] PACKAGE
+  scfws destroy [-name NAME] [-region REGION] [PACKAGE]
+  scfws fakecloud
+run "scfws COMMAND -h" for the flags`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -37,6 +40,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return local(ctx, args[1:], stdout, stderr)
 	case "package":
 		return pack(ctx, args[1:], stdout, stderr)
+	case "deploy":
+		return deployCmd(ctx, args[1:], stdout, stderr)
+	case "destroy":
+		return destroyCmd(ctx, args[1:], stdout, stderr)
+	case "fakecloud":
+		return fakeCloud(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -90,8 +90,8 @@ func TestPackageKeepsOutputOnFailure(t *testing.T) {
 	assert.Equal(t, "previous", string(b))
 }
 
-// build compiles the main package at dir into the test's temp dir.
-func build(t *testing.T, dir string) string {
+// buildBin compiles the main package at dir into the test's temp dir.
+func buildBin(t *testing.T, dir string) string {
 	t.Helper()
 	abs, err := filepath.Abs(dir)
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func build(t *testing.T, dir string) string {
 // WebSocket URL it printed.
 func startLocal(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(build(t, "."), append([]string{"local", "-addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(buildBin(t, "."), append([]string{"local", "-addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	var logs bytes.Buffer
@@ -173,16 +173,16 @@ func echoOnce(t *testing.T, url string, protocols []string, wantProtocol string)
 // to Go, as separate binaries over the SCF runtime protocol.
 func TestLocalSeedBinaries(t *testing.T) {
 	url := startLocal(t,
-		"-register", build(t, "../../../examples/seed/register"),
-		"-transmission", build(t, "../../../examples/seed/transmission"),
-		"-cleanup", build(t, "../../../examples/seed/cleanup"))
+		"-register", buildBin(t, "../../../examples/seed/register"),
+		"-transmission", buildBin(t, "../../../examples/seed/transmission"),
+		"-cleanup", buildBin(t, "../../../examples/seed/cleanup"))
 	echoOnce(t, url, []string{"chat", "binary"}, "chat")
 	echoOnce(t, url, nil, "")
 }
 
 // TestLocalRouterBinary runs one binary as all three functions.
 func TestLocalRouterBinary(t *testing.T) {
-	url := startLocal(t, "-router", build(t, "../../../examples/echo"))
+	url := startLocal(t, "-router", buildBin(t, "../../../examples/echo"))
 	echoOnce(t, url, []string{"mqtt", "echo"}, "echo")
 }
 
@@ -198,7 +198,7 @@ func TestLocalKilledLeavesNoFunction(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the parent-death signal is Linux's")
 	}
-	cmd := exec.Command(build(t, "."), "local", "-addr", "127.0.0.1:0", "-router", build(t, "../../../examples/echo"))
+	cmd := exec.Command(buildBin(t, "."), "local", "-addr", "127.0.0.1:0", "-router", buildBin(t, "../../../examples/echo"))
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

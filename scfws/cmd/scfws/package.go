@@ -39,22 +39,11 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("package: -name %q must be a plain file name", *name)
 	}
 
-	tmp, err := os.MkdirTemp("", "scfws-package-")
+	files, cleanup, err := build(ctx, pkg, *name, *webfunc, stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("package: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, *name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("package: go build %s: %w", pkg, err)
-	}
-	files := []zipFile{{name: *name, path: bin}}
-	if *webfunc {
-		files = append(files, zipFile{name: "scf_bootstrap", data: []byte(bootstrap(*name))})
-	}
+	defer cleanup()
 	if err := writeZip(*out, files); err != nil {
 		return fmt.Errorf("package: %w", err)
 	}
@@ -68,6 +57,33 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: %s (%d bytes): upload it as the function's code, handler %q\n", *out, *name, st.Size(), *name)
 	return nil
+}
+
+// build compiles pkg for SCF (linux/amd64, static, stripped) into a
+// temporary folder, as name; the files of the zip are that binary and, for
+// a Web function, its scf_bootstrap. cleanup removes the folder.
+func build(ctx context.Context, pkg, name string, webfunc bool, stderr io.Writer) ([]zipFile, func(), error) {
+	tmp, err := os.MkdirTemp("", "scfws-package-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(tmp) }
+	bin := filepath.Join(tmp, name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
+	if st, err := os.Stat(pkg); err == nil && st.IsDir() {
+		cmd.Args[len(cmd.Args)-1], cmd.Dir = ".", pkg // a folder builds in its own module
+	}
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	files := []zipFile{{name: name, path: bin}}
+	if webfunc {
+		files = append(files, zipFile{name: "scf_bootstrap", data: []byte(bootstrap(name))})
+	}
+	return files, cleanup, nil
 }
 
 // bootstrap is the Web function's start-up file for the binary name: bash,
@@ -87,9 +103,8 @@ type zipFile struct {
 	data       []byte
 }
 
-// writeZip writes a zip of files, each executable (0755, whatever the
-// file system says), to a temporary file beside out, renamed to out only
-// once complete.
+// writeZip writes a zip of files to a temporary file beside out, renamed
+// to out only once complete.
 func writeZip(out string, files []zipFile) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
@@ -104,29 +119,34 @@ func writeZip(out string, files []zipFile) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
-	zw := zip.NewWriter(f)
+	return zipTo(f, files, time.Now())
+}
+
+// zipTo writes a zip of files, each executable (0755, whatever the file
+// system says) and dated modified.
+func zipTo(w io.Writer, files []zipFile, modified time.Time) error {
+	zw := zip.NewWriter(w)
 	for _, zf := range files {
-		h := &zip.FileHeader{Name: zf.name, Method: zip.Deflate, Modified: time.Now()}
+		h := &zip.FileHeader{Name: zf.name, Method: zip.Deflate, Modified: modified}
 		h.SetMode(0o755)
-		w, err := zw.CreateHeader(h)
+		fw, err := zw.CreateHeader(h)
 		if err != nil {
 			return err
 		}
-		if zf.path == "" {
-			if _, err := w.Write(zf.data); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := copyFile(w, zf.path); err != nil {
+		if err := zf.copyTo(fw); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
 }
 
-func copyFile(w io.Writer, path string) error {
-	src, err := os.Open(path)
+// copyTo writes the file's content to w.
+func (zf zipFile) copyTo(w io.Writer) error {
+	if zf.path == "" {
+		_, err := w.Write(zf.data)
+		return err
+	}
+	src, err := os.Open(zf.path)
 	if err != nil {
 		return err
 	}
