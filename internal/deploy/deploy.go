@@ -30,8 +30,12 @@ type Deployer struct {
 	// Poll is the interval between GetFunction calls while waiting. 0: 500 ms.
 	Poll time.Duration
 
-	start time.Time
+	start time.Time // of the command: Begin, else the first call
 }
+
+// Begin starts the clock of the steps printed (Deploy and Destroy start it
+// when nothing did).
+func (d *Deployer) Begin() { d.start = time.Now() }
 
 // Package is the code to deploy: the zip and the hash of what is in it.
 type Package struct {
@@ -57,7 +61,8 @@ var ErrNotWebSocket = errors.New("the function exists without WebSocket, which c
 	"(the API has no ProtocolType in UpdateFunctionConfiguration): deploy under another -name, " +
 	"or delete that function yourself — scfws never deletes a function it did not make")
 
-func (d *Deployer) step(format string, args ...any) {
+// Step prints a step of the command with the time since it began.
+func (d *Deployer) Step(format string, args ...any) {
 	fmt.Fprintf(d.Out, "[%6.1fs] %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
@@ -65,7 +70,9 @@ func (d *Deployer) step(format string, args ...any) {
 // cfg and pkg, changing only what differs. With plan it prints what would
 // change and changes nothing.
 func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan bool) (URLs, error) {
-	d.start = time.Now()
+	if d.start.IsZero() {
+		d.Begin()
+	}
 	if len(pkg.Zip) > MaxZip {
 		return URLs{}, fmt.Errorf("the zip is %d bytes, over the %d bytes that can be sent inline "+
 			"(the signed request is limited to 10 MB and base64 adds a third): make the binary smaller", len(pkg.Zip), MaxZip)
@@ -112,20 +119,20 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	}
 	if plan {
 		if len(changes) == 0 {
-			d.step("plan: nothing to change")
+			d.Step("plan: nothing to change")
 		}
 		for _, c := range changes {
-			d.step("plan: %s", c)
+			d.Step("plan: %s", c)
 		}
 		return URLs{}, nil
 	}
 	if len(changes) == 0 {
-		d.step("%s and its URL are up to date", where)
+		d.Step("%s and its URL are up to date", where)
 	}
 
 	switch {
 	case fn == nil:
-		d.step("CreateFunction %s", where)
+		d.Step("CreateFunction %s", where)
 		if err := d.API.Call(ctx, "CreateFunction", createRequest(cfg, pkg), nil); err != nil {
 			return URLs{}, err
 		}
@@ -134,7 +141,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 		}
 	default:
 		if strings.TrimPrefix(fn.Description, descPrefix) != pkg.SHA256 {
-			d.step("UpdateFunctionCode %s (%d bytes)", where, len(pkg.Zip))
+			d.Step("UpdateFunctionCode %s (%d bytes)", where, len(pkg.Zip))
 			if err := d.API.Call(ctx, "UpdateFunctionCode", &updateCode{FunctionName: cfg.Name, Namespace: cfg.Namespace,
 				ZipFile: base64.StdEncoding.EncodeToString(pkg.Zip)}, nil); err != nil {
 				return URLs{}, err
@@ -144,7 +151,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 			}
 		}
 		if conf != nil {
-			d.step("UpdateFunctionConfiguration %s", where)
+			d.Step("UpdateFunctionConfiguration %s", where)
 			if err := d.API.Call(ctx, "UpdateFunctionConfiguration", conf, nil); err != nil {
 				return URLs{}, err
 			}
@@ -155,7 +162,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	}
 	if url == nil {
 		desc, _ := json.Marshal(URLDesc{AuthType: "NONE", NetConfig: NetConfig{EnableExtranet: true}})
-		d.step("CreateTrigger: the function URL")
+		d.Step("CreateTrigger: the function URL")
 		if err := d.API.Call(ctx, "CreateTrigger", &createTrigger{FunctionName: cfg.Name, Namespace: cfg.Namespace,
 			TriggerName: urlTrigger, Type: "http", Qualifier: qualifier, TriggerDesc: string(desc)}, nil); err != nil {
 			return URLs{}, err
@@ -175,7 +182,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	if u.WSS == "" && u.WS == "" {
 		return URLs{}, fmt.Errorf("the function URL has no WebSocket address yet (TriggerDesc %s)", url.TriggerDesc)
 	}
-	d.step("done")
+	d.Step("done")
 	return u, nil
 }
 
@@ -336,7 +343,7 @@ func (d *Deployer) settle(ctx context.Context, cfg Config, transient string) err
 		}
 		switch {
 		case fn.Status == "Active":
-			d.step("%s: Active after %.1f s", cfg.Name, time.Since(start).Seconds())
+			d.Step("%s: Active after %.1f s", cfg.Name, time.Since(start).Seconds())
 			return nil
 		case failed(fn) != nil:
 			return fmt.Errorf("function %s: %w", cfg.Name, failed(fn))
@@ -389,13 +396,15 @@ func (d *Deployer) urlTrigger(ctx context.Context, cfg Config) (*Trigger, error)
 // waiting until it is gone. A function that is not a WebSocket Web function
 // is not touched.
 func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
-	d.start = time.Now()
+	if d.start.IsZero() {
+		d.Begin()
+	}
 	fn, err := d.get(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	if fn == nil {
-		d.step("function %s (%s/%s): none, nothing to remove", cfg.Name, cfg.Region, cfg.Namespace)
+		d.Step("function %s (%s/%s): none, nothing to remove", cfg.Name, cfg.Region, cfg.Namespace)
 		return nil
 	}
 	if !strings.HasPrefix(fn.Description, descPrefix) {
@@ -406,13 +415,13 @@ func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if t != nil {
-		d.step("DeleteTrigger %s", t.TriggerName)
+		d.Step("DeleteTrigger %s", t.TriggerName)
 		if err := d.API.Call(ctx, "DeleteTrigger", &deleteTrigger{FunctionName: cfg.Name, Namespace: cfg.Namespace,
 			TriggerName: t.TriggerName, Type: t.Type, Qualifier: t.Qualifier}, nil); err != nil {
 			return err
 		}
 	}
-	d.step("DeleteFunction %s", cfg.Name)
+	d.Step("DeleteFunction %s", cfg.Name)
 	if err := d.API.Call(ctx, "DeleteFunction", &functionRef{FunctionName: cfg.Name, Namespace: cfg.Namespace}, nil); err != nil {
 		return err
 	}
@@ -426,7 +435,7 @@ func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
 			return err
 		}
 		if fn == nil {
-			d.step("function %s is gone", cfg.Name)
+			d.Step("function %s is gone", cfg.Name)
 			return nil
 		}
 		if time.Since(start) > wait {

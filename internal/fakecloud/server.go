@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,21 +47,44 @@ type injection struct {
 	times        int
 }
 
-// New starts a fake cloud on loopback that accepts the credential
-// secretID/secretKey (and token, when not ""). The instances it starts
-// write to output (nil: discarded). Close it when done.
-func New(secretID, secretKey, token string, logger *slog.Logger, output io.Writer) *Server {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Options configures a Server; nil means the zero value.
+type Options struct {
+	// Addr is the API's (and the ws:// function URLs') address. "": a free
+	// loopback port.
+	Addr string
+	// Logger gets a line per error answered. Nil: none.
+	Logger *slog.Logger
+	// Output gets what the instances print. Nil: discarded.
+	Output io.Writer
+}
+
+// New starts a fake cloud that accepts the credential secretID/secretKey
+// (and token, when not ""). Close it when done.
+func New(secretID, secretKey, token string, opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
 	}
-	if output == nil {
-		output = io.Discard
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{log: logger, output: output, creds: map[string]credential{secretID: {secretKey, token}},
+	if o.Output == nil {
+		o.Output = io.Discard
+	}
+	s := &Server{log: o.Logger, output: o.Output, creds: map[string]credential{secretID: {secretKey, token}},
 		functions: map[string]*function{}, urls: map[string]*function{}, settle: 2}
-	s.api = httptest.NewServer(s)
+	s.api = httptest.NewUnstartedServer(s)
+	if o.Addr != "" {
+		l, err := net.Listen("tcp", o.Addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = s.api.Listener.Close()
+		s.api.Listener = l
+	}
+	s.api.Start()
 	s.tls = httptest.NewTLSServer(s)
-	return s
+	return s, nil
 }
 
 // Endpoint is the API's address, for scfws deploy -endpoint.

@@ -152,13 +152,12 @@ func deployCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
-	start := time.Now()
+	d.Begin()
 	code, err := packageCode(ctx, pkg, stderr)
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
-	fmt.Fprintf(stdout, "[%6.1fs] built %s: main and scf_bootstrap, %d bytes zipped, code sha256 %s\n",
-		time.Since(start).Seconds(), pkg, len(code.Zip), code.SHA256[:12])
+	d.Step("built %s: main and scf_bootstrap, %d bytes zipped, code sha256 %s", pkg, len(code.Zip), code.SHA256[:12])
 	urls, err := d.Deploy(ctx, cfg, code, *plan)
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)

@@ -32,7 +32,8 @@ const (
 // cloud starts a fake Tencent Cloud and the credentials for it.
 func cloud(t *testing.T) *fakecloud.Server {
 	t.Helper()
-	c := fakecloud.New(fakeID, fakeKey, "", nil, os.Stderr)
+	c, err := fakecloud.New(fakeID, fakeKey, "", &fakecloud.Options{Output: os.Stderr})
+	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	t.Setenv("TENCENTCLOUD_SECRET_ID", fakeID)
 	t.Setenv("TENCENTCLOUD_SECRET_KEY", fakeKey)
