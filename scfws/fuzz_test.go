@@ -149,7 +149,7 @@ func FuzzPushRequest(f *testing.F) {
 // did at first.
 func pushReference(b []byte) (PushRequest, error) {
 	var w struct {
-		WebSocket *wireWebSocketJSON `json:"websocket"`
+		WebSocket *wireWebSocket `json:"websocket"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return PushRequest{}, err

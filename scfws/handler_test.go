@@ -30,7 +30,8 @@ var registerCases = map[string]struct {
 	"empty payload":        {``, nil, `{"errNo":103,"errMsg":"malformed event"}`},
 	"json string":          {`"connecting"`, nil, `{"errNo":103,"errMsg":"malformed event"}`},
 	"websocket wrong type": {`{"requestContext":{},"websocket":[]}`, nil, `{"errNo":103,"errMsg":"malformed event"}`},
-	"null":                 {`null`, nil, `{"errNo":102,"errMsg":"not found websocket"}`},
+	"null":                 {`null`, nil, `{"errNo":101,"errMsg":"not found request context"}`},
+	"empty object":         {`{}`, nil, `{"errNo":101,"errMsg":"not found request context"}`},
 	"requestContext not an object": {`{"requestContext":"x","websocket":{"action":"connecting","secConnectionID":"x"}}`, nil,
 		`{"errNo":101,"errMsg":"not found request context"}`},
 	"no requestContext": {`{"websocket":{"action":"connecting","secConnectionID":"x"}}`, nil,
@@ -211,8 +212,9 @@ func TestStreamHandlersMalformed(t *testing.T) {
 
 func TestRouterUnattributable(t *testing.T) {
 	cases := map[string]string{
-		`{`:  `{"errNo":103,"errMsg":"malformed event"}`,
-		`{}`: `{"errNo":102,"errMsg":"not found websocket"}`,
+		`{`:                     `{"errNo":103,"errMsg":"malformed event"}`,
+		`{}`:                    `{"errNo":101,"errMsg":"not found request context"}`,
+		`{"requestContext":{}}`: `{"errNo":102,"errMsg":"not found websocket"}`,
 		`{"websocket":{"action":"foo","secConnectionID":"a"}}`: `{"errNo":104,"errMsg":"unexpected action"}`,
 		`{"websocket":{"secConnectionID":"a"}}`:                `{"errNo":104,"errMsg":"unexpected action"}`,
 	}

@@ -30,6 +30,9 @@ func (s *server) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		answerAs = role // "" when the event cannot be attributed: refuse it
 	}
 	if answerAs == ActionConnecting || answerAs == "" {
+		if errors.Is(err, ErrMissingWebSocket) && w.RequestContext.rc == nil {
+			err = ErrMissingRequestContext // as the usage document's function: requestContext first
+		}
 		if err != nil {
 			return s.refuse(ctx, "", err, false), nil
 		}
@@ -73,9 +76,8 @@ func (s *server) serveRegister(ctx context.Context, w *wireEvent) []byte {
 // byUser tells an error of the RegisterFunc from a bad event.
 func (s *server) refuse(ctx context.Context, id string, err error, byUser bool) []byte {
 	answer := Response{ErrNo: ErrInternal.ErrNo, ErrMsg: ErrInternal.ErrMsg}
-	var rej *RejectError
 	_ = safely(func() error {
-		if errors.As(err, &rej) && rej != nil {
+		if rej := findReject(err); rej != nil {
 			answer.ErrMsg = rej.ErrMsg
 			if rej.ErrNo != 0 {
 				answer.ErrNo = rej.ErrNo
@@ -101,6 +103,43 @@ func (s *server) refuse(ctx context.Context, id string, err error, byUser bool) 
 		})
 	}
 	return answer.marshal()
+}
+
+// maxUnwrap bounds the walk of an error's tree: an Unwrap that returns the
+// error itself, or a cycle, must not hang the answer.
+const maxUnwrap = 1000
+
+// findReject is errors.As(err, &rej), depth first as errors.As, over at
+// most maxUnwrap errors.
+func findReject(err error) *RejectError {
+	stack := []error{err}
+	for n := 0; len(stack) > 0 && n < maxUnwrap; n++ {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if e == nil {
+			continue
+		}
+		if r, ok := e.(*RejectError); ok {
+			if r == nil {
+				return nil
+			}
+			return r
+		}
+		var r *RejectError
+		if x, ok := e.(interface{ As(any) bool }); ok && x.As(&r) {
+			return r
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			stack = append(stack, u.Unwrap())
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			for i := len(errs) - 1; i >= 0; i-- {
+				stack = append(stack, errs[i])
+			}
+		}
+	}
+	return nil
 }
 
 func (s *server) serveStream(ctx context.Context, w *wireEvent, role Action) ([]byte, error) {
