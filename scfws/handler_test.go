@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -57,6 +58,15 @@ var registerCases = map[string]struct {
 		`{"errNo":500,"errMsg":"internal error"}`},
 	"Unwrap panics": {okRegister, func(context.Context, *RegisterEvent) error { return unwrapPanics{} },
 		`{"errNo":500,"errMsg":"internal error"}`},
+	"Unwrap returns itself": {okRegister, func(context.Context, *RegisterEvent) error { return selfUnwrap{} },
+		`{"errNo":500,"errMsg":"internal error"}`},
+	"a rejection behind a long chain": {okRegister, func(context.Context, *RegisterEvent) error {
+		err := Reject(4001, "deep")
+		for range 100 {
+			err = fmt.Errorf("layer: %w", err)
+		}
+		return err
+	}, `{"errNo":4001,"errMsg":"deep"}`},
 	"user error does not leak": {okRegister, func(context.Context, *RegisterEvent) error { return errSecret },
 		`{"errNo":500,"errMsg":"internal error"}`},
 	"panic": {okRegister, func(context.Context, *RegisterEvent) error { panic("hunter2") },
@@ -99,6 +109,13 @@ type unwrapPanics struct{}
 
 func (unwrapPanics) Error() string { return "unwrap panics" }
 func (unwrapPanics) Unwrap() error { panic("Unwrap() panics") }
+
+// selfUnwrap is an error whose Unwrap returns itself: errors.As never ends
+// on it.
+type selfUnwrap struct{}
+
+func (selfUnwrap) Error() string   { return "self" }
+func (e selfUnwrap) Unwrap() error { return e }
 
 func TestRegisterSeesNegotiated(t *testing.T) {
 	var got *RegisterEvent
