@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Push sentinels: a *PushError wraps exactly one of them, or the caller's
@@ -39,7 +40,8 @@ type PushError struct {
 	ErrNo int
 	// ErrMsg is the errMsg of the gateway's JSON answer, "" without one.
 	ErrMsg string
-	// Body is the start of the raw answer (at most 512 bytes).
+	// Body is the start of the raw answer: at most 512 bytes of it, cut
+	// before a character that would not fit, then "…" when it was longer.
 	Body string
 	// Err is the cause; it wraps one of the push sentinels.
 	Err error
@@ -97,8 +99,12 @@ func classify(connectionID string, status int, answer []byte, readErr error) *Pu
 }
 
 func excerpt(b []byte) string {
-	if len(b) > maxBodyExcerpt {
-		return string(b[:maxBodyExcerpt]) + "…"
+	if len(b) <= maxBodyExcerpt {
+		return string(b)
 	}
-	return string(b)
+	cut := maxBodyExcerpt
+	for cut > maxBodyExcerpt-utf8.UTFMax && !utf8.RuneStart(b[cut]) {
+		cut-- // not in the middle of a character
+	}
+	return string(b[:cut]) + "…"
 }

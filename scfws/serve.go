@@ -15,7 +15,10 @@ type server struct {
 	register     RegisterFunc
 	transmission TransmissionFunc
 	cleanup      CleanupFunc
-	opts         *RegisterOptions // never nil
+	// opts is set (never nil) where register events are answered: the
+	// register adapter and the Router; nil in the transmission and cleanup
+	// adapters, which answer none.
+	opts *RegisterOptions
 }
 
 var noOptions RegisterOptions
