@@ -11,11 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -341,14 +339,4 @@ func TestPushClientFollowsInvocationEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, fixed.Send(env(g2.URL), connID, scfws.Text("4")))
 	assert.Equal(t, 2, g1.Requests(), "an explicit URL is kept")
-}
-
-// TestExcerptCutsAtACharacter: a long answer is cut to at most 512 bytes,
-// never inside a character, and marked.
-func TestExcerptCutsAtACharacter(t *testing.T) {
-	long := strings.Repeat("a", 511) + "é" + strings.Repeat("b", 100) // é straddles byte 512
-	got := excerpt([]byte(long))
-	assert.True(t, utf8.ValidString(got), "%q", got[500:])
-	assert.Equal(t, strings.Repeat("a", 511)+"…", got)
-	assert.Equal(t, "short", excerpt([]byte("short")))
 }
