@@ -31,7 +31,7 @@ func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedP
 	}
 	var body []byte
 	if c.direct == nil {
-		body = enc.body(make([]byte, 0, 64+len(connectionID)+len(enc.suffix)), connectionID)
+		body = enc.Body(make([]byte, 0, enc.Size(len(connectionID))), connectionID)
 	}
 	attempts, status := 0, 0
 	var perr *PushError
@@ -76,7 +76,7 @@ func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, 
 
 // deliver hands one push to the in-process gateway, with attempt's answers.
 func (c *PushClient) deliver(ctx context.Context, pushURL, connectionID string, enc encodedPush) (int, *PushError, bool) {
-	status, answer, err := c.direct.DeliverPush(ctx, pushURL, connectionID, enc.closing, string(enc.msg.DataType), enc.msg.Data)
+	status, answer, err := c.direct.DeliverPush(ctx, pushURL, connectionID, enc.Closing, string(enc.msg.DataType), enc.msg.Data)
 	if err != nil {
 		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
 	}
@@ -132,7 +132,7 @@ func (c *PushClient) log(ctx context.Context, id string, enc encodedPush, status
 		return
 	}
 	action := ActionDataSend
-	if enc.closing {
+	if enc.Closing {
 		action = ActionClosing
 	}
 	attrs := []slog.Attr{
@@ -145,7 +145,7 @@ func (c *PushClient) log(ctx context.Context, id string, enc encodedPush, status
 	if perr != nil {
 		attrs = append(attrs, slog.Int("errNo", perr.ErrNo), slog.String("err", perr.Error()))
 	}
-	if c.opts.LogData && !enc.closing {
+	if c.opts.LogData && !enc.Closing {
 		attrs = append(attrs, slog.String("data", enc.msg.Data))
 	}
 	c.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "scfws: push", attrs...)

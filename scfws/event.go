@@ -71,11 +71,11 @@ type RegisterWebSocket struct {
 	// SecConnectionID identifies the connection: opaque, standard base64.
 	SecConnectionID string `json:"secConnectionID"`
 	// SecWebSocketProtocol is the client's raw Sec-WebSocket-Protocol list
-	// ("" when it sent none; see [ParseSubprotocols]). In an answer: the one
+	// ("" when it sent none; read by the adapter, which answers one of them). In an answer: the one
 	// subprotocol chosen, the key omitted when none was.
 	SecWebSocketProtocol string `json:"secWebSocketProtocol,omitempty"`
 	// SecWebSocketExtensions is the client's raw Sec-WebSocket-Extensions
-	// list ("" when it sent none; see [ParseExtensions]). In an answer: the
+	// list ("" when it sent none; read by the adapter with RegisterOptions.Extensions). In an answer: the
 	// accepted extension, the key omitted when none was.
 	SecWebSocketExtensions string `json:"secWebSocketExtensions,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scfws/scfws-go/internal/wsheader"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -89,11 +90,11 @@ func TestGoldenResponses(t *testing.T) {
 func TestRegisterEventFields(t *testing.T) {
 	ev := decodeAs(t, fixtures(t)["register-headers"]).(*RegisterEvent)
 	assert.Equal(t, "AAAAAAAAAAAAAAAAAAAAAA==", ev.ConnectionID())
-	assert.Equal(t, []string{"chat", "superchat"}, ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol))
-	assert.Equal(t, []Extension{
-		{Name: "permessage-deflate", Params: []ExtensionParam{{Name: "client_max_window_bits"}}},
+	assert.Equal(t, []string{"chat", "superchat"}, wsheader.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol))
+	assert.Equal(t, []wsheader.Extension{
+		{Name: "permessage-deflate", Params: []wsheader.ExtensionParam{{Name: "client_max_window_bits"}}},
 		{Name: "permessage-deflate"},
-	}, ParseExtensions(ev.WebSocket.SecWebSocketExtensions))
+	}, wsheader.ParseExtensions(ev.WebSocket.SecWebSocketExtensions))
 	assert.Equal(t, "lobby", ev.QueryString["room"])
 	assert.Equal(t, "https://example.com", ev.Headers["origin"])
 	assert.Equal(t, "service-abc", ev.RequestContext.ServiceID)

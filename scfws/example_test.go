@@ -77,11 +77,9 @@ func ExampleRegisterOptions() {
 	ev.WebSocket.SecWebSocketProtocol = "chat,, superchat\t, chat"
 	ev.WebSocket.SecWebSocketExtensions = `permessage-deflate; server_max_window_bits=08, permessage-deflate; server_max_window_bits="10"`
 	resp, _ := scfwstest.Invoke(context.Background(), h, ev)
-	fmt.Printf("%q\n", scfws.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol))
 	fmt.Println(resp.WebSocket.SecWebSocketProtocol)
 	fmt.Println(resp.WebSocket.SecWebSocketExtensions)
 	// Output:
-	// ["chat" "superchat"]
 	// superchat
 	// permessage-deflate; server_max_window_bits=10
 }

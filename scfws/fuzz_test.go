@@ -3,10 +3,11 @@ package scfws
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scfws/scfws-go/internal/wsheader"
 )
 
 // seedEvents adds the fixture corpus and a few broken events to f.
@@ -48,7 +49,7 @@ func FuzzInvoke(f *testing.F) {
 			if err != nil || role != ActionConnecting {
 				t.Fatalf("accepted an event that does not decode as a register event: %v", err)
 			}
-			if p := resp.WebSocket.SecWebSocketProtocol; p != "" && !slices.Contains(ParseSubprotocols(w.WebSocket.SecWebSocketProtocol), p) {
+			if p := resp.WebSocket.SecWebSocketProtocol; p != "" && !slices.Contains(wsheader.ParseSubprotocols(w.WebSocket.SecWebSocketProtocol), p) {
 				t.Fatalf("answered subprotocol %q not offered in %q", p, w.WebSocket.SecWebSocketProtocol)
 			}
 		}
@@ -72,23 +73,23 @@ func FuzzParseHeaders(f *testing.F) {
 		f.Add(v.extensions)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		protos := ParseSubprotocols(header)
+		protos := wsheader.ParseSubprotocols(header)
 		for i, p := range protos {
-			if !isToken(p) || !strings.Contains(header, p) || slices.Contains(protos[:i], p) {
-				t.Fatalf("ParseSubprotocols(%q) returned %q", header, protos)
+			if !wsheader.IsToken(p) || !strings.Contains(header, p) || slices.Contains(protos[:i], p) {
+				t.Fatalf("wsheader.ParseSubprotocols(%q) returned %q", header, protos)
 			}
 		}
-		offers := ParseExtensions(header)
+		offers := wsheader.ParseExtensions(header)
 		for _, o := range offers {
-			if !isToken(o.Name) || !strings.Contains(header, o.Name) {
-				t.Fatalf("ParseExtensions(%q) returned name %q", header, o.Name)
+			if !wsheader.IsToken(o.Name) || !strings.Contains(header, o.Name) {
+				t.Fatalf("wsheader.ParseExtensions(%q) returned name %q", header, o.Name)
 			}
 		}
 		ans := negotiateExtensions(offers, []string{"permessage-deflate"})
 		if ans == "" {
 			return
 		}
-		back := ParseExtensions(ans)
+		back := wsheader.ParseExtensions(ans)
 		if len(back) != 1 || back[0].Name != "permessage-deflate" {
 			t.Fatalf("answer %q to %q is not one permessage-deflate element", ans, header)
 		}
@@ -96,73 +97,4 @@ func FuzzParseHeaders(f *testing.F) {
 			t.Fatalf("answer %q to %q is not valid permessage-deflate", ans, header)
 		}
 	})
-}
-
-// FuzzPushRequest: the hand-written push encoder writes exactly what
-// encoding/json writes, and every body PushRequest accepts encodes back to
-// one it decodes the same.
-func FuzzPushRequest(f *testing.F) {
-	f.Add("CQ1RaJAf4vzaVAkNUdHLZA==", "hello", false, []byte(`{"websocket":{"action":"closing","secConnectionID":"a"}}`))
-	f.Add(`a+/b=<&>"\`+"\u2028\x00é", "\xff\xfe", true, []byte(`{"websocket":{"action":"data send","secConnectionID":"x","dataType":"binary","data":"AA=="}}`))
-	f.Fuzz(func(t *testing.T, id, data string, binary bool, body []byte) {
-		m := Text(data)
-		if binary {
-			m = Binary([]byte(data))
-		}
-		enc, err := encodePush(ActionDataSend, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		type wire struct {
-			Action          Action   `json:"action"`
-			SecConnectionID string   `json:"secConnectionID"`
-			DataType        DataType `json:"dataType"`
-			Data            string   `json:"data"`
-		}
-		want, _ := json.Marshal(struct {
-			WebSocket wire `json:"websocket"`
-		}{wire{ActionDataSend, id, m.DataType, m.Data}})
-		if got := enc.body(nil, id); string(got) != string(want) {
-			t.Fatalf("encoded %s, encoding/json %s", got, want)
-		}
-
-		var p PushRequest
-		err = json.Unmarshal(body, &p)
-		if ref, refErr := pushReference(body); (err == nil) != (refErr == nil) || (err == nil && ref != p) {
-			t.Fatalf("%q: decoded %+v (%v), encoding/json %+v (%v)", body, p, err, ref, refErr)
-		}
-		if err != nil {
-			return
-		}
-		again, err := json.Marshal(p)
-		if err != nil {
-			t.Fatalf("decoded %+v from %s but cannot encode it: %v", p, body, err)
-		}
-		var q PushRequest
-		if err := json.Unmarshal(again, &q); err != nil || q != p {
-			t.Fatalf("%s decodes to %+v, encodes to %s, decodes to %+v (%v)", body, p, again, q, err)
-		}
-	})
-}
-
-// pushReference decodes a push body with encoding/json, as PushRequest
-// did at first.
-func pushReference(b []byte) (PushRequest, error) {
-	var w struct {
-		WebSocket *wireWebSocket `json:"websocket"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return PushRequest{}, err
-	}
-	ws := w.WebSocket
-	switch {
-	case ws == nil || ws.SecConnectionID == "":
-		return PushRequest{}, errors.New("no websocket or connection")
-	case ws.Action == ActionClosing:
-		return PushRequest{Action: ActionClosing, ConnectionID: ws.SecConnectionID}, nil
-	case ws.Action != ActionDataSend || ws.DataType != DataText && ws.DataType != DataBinary:
-		return PushRequest{}, errors.New("bad action or data type")
-	}
-	return PushRequest{Action: ActionDataSend, ConnectionID: ws.SecConnectionID,
-		Message: Message{DataType: ws.DataType, Data: ws.Data}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/scfws/scfws-go/internal/wsheader"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -100,12 +101,12 @@ func assertKey(t *testing.T, want string, ws map[string]json.RawMessage, key str
 }
 
 func TestParseExtensions(t *testing.T) {
-	cases := map[string][]Extension{
+	cases := map[string][]wsheader.Extension{
 		"":                        nil,
 		"  ,  ":                   nil,
 		"a":                       {{Name: "a"}},
-		"a;b":                     {{Name: "a", Params: []ExtensionParam{{Name: "b"}}}},
-		"a ; b = 1 ; c=\"x\\yz\"": {{Name: "a", Params: []ExtensionParam{{Name: "b", Value: "1", HasValue: true}, {Name: "c", Value: "xyz", HasValue: true}}}},
+		"a;b":                     {{Name: "a", Params: []wsheader.ExtensionParam{{Name: "b"}}}},
+		"a ; b = 1 ; c=\"x\\yz\"": {{Name: "a", Params: []wsheader.ExtensionParam{{Name: "b", Value: "1", HasValue: true}, {Name: "c", Value: "xyz", HasValue: true}}}},
 		`foo; bar="b,a;z", baz`:   {{Name: "baz"}},
 		"a;;b, c":                 {{Name: "c"}},
 		"a=1, c":                  {{Name: "c"}},
@@ -114,13 +115,13 @@ func TestParseExtensions(t *testing.T) {
 	}
 	for in, want := range cases {
 		t.Run(in, func(t *testing.T) {
-			assert.Equal(t, want, ParseExtensions(in))
+			assert.Equal(t, want, wsheader.ParseExtensions(in))
 		})
 	}
 }
 
 func TestExtensionString(t *testing.T) {
-	e := Extension{Name: "permessage-deflate", Params: []ExtensionParam{
+	e := wsheader.Extension{Name: "permessage-deflate", Params: []wsheader.ExtensionParam{
 		{Name: "client_max_window_bits"}, {Name: "server_max_window_bits", Value: "10", HasValue: true}}}
 	assert.Equal(t, "permessage-deflate; client_max_window_bits; server_max_window_bits=10", e.String())
 }

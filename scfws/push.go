@@ -17,6 +17,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/scfws/scfws-go/internal/inproc"
+	"github.com/scfws/scfws-go/internal/wire"
 )
 
 // Push defaults; each PushOptions field documents its own.
@@ -205,5 +206,5 @@ func (c *PushClient) Send(ctx context.Context, connectionID string, m Message) e
 // only for closes the client starts: delete the connection from your store
 // yourself.
 func (c *PushClient) Disconnect(ctx context.Context, connectionID string) error {
-	return c.push(ctx, connectionID, encodedPush{closing: true})
+	return c.push(ctx, connectionID, encodedPush{Encoded: wire.Encoded{Closing: true}})
 }

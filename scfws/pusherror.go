@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/scfws/scfws-go/internal/wire"
 )
 
 // Push sentinels: a *PushError wraps exactly one of them, or the caller's
@@ -64,14 +66,11 @@ const (
 	maxBodyExcerpt = 512
 )
 
-// okAnswer is the gateway's documented success body, recognised without decoding.
-var okAnswer = []byte(`{"errNo":0,"errMsg":"ok"}`)
-
 // classify turns an answer into nil (success: HTTP 200 and a JSON object
 // whose errNo is 0) or a *PushError wrapping ErrPushRefused.
 func classify(connectionID string, status int, answer []byte, readErr error) *PushError {
 	trimmed := bytes.TrimSpace(answer)
-	if status == http.StatusOK && readErr == nil && bytes.Equal(trimmed, okAnswer) {
+	if status == http.StatusOK && readErr == nil && bytes.Equal(trimmed, wire.OK) {
 		return nil
 	}
 	pe := &PushError{ConnectionID: connectionID, StatusCode: status, Body: excerpt(answer)}

@@ -1,6 +1,10 @@
 package scfws
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/scfws/scfws-go/internal/wire"
+)
 
 // Response is the {errNo, errMsg} answer of the protocol: the register
 // function's answer (errNo 0 with a websocket object accepts the connection,
@@ -16,28 +20,25 @@ type Response struct {
 	WebSocket *RegisterWebSocket `json:"websocket,omitempty"`
 }
 
-// okBody is the answer of the transmission and cleanup adapters.
-const okBody = `{"errNo":0,"errMsg":"ok"}`
-
 // marshal encodes r byte for byte as encoding/json does, without reflection.
 func (r *Response) marshal() []byte {
 	b := make([]byte, 0, 96+len(r.ErrMsg))
 	b = append(b, `{"errNo":`...)
 	b = strconv.AppendInt(b, int64(r.ErrNo), 10)
 	b = append(b, `,"errMsg":`...)
-	b = appendString(b, r.ErrMsg)
+	b = wire.AppendString(b, r.ErrMsg)
 	if ws := r.WebSocket; ws != nil {
 		b = append(b, `,"websocket":{"action":`...)
-		b = appendString(b, string(ws.Action))
+		b = wire.AppendString(b, string(ws.Action))
 		b = append(b, `,"secConnectionID":`...)
-		b = appendString(b, ws.SecConnectionID)
+		b = wire.AppendString(b, ws.SecConnectionID)
 		if ws.SecWebSocketProtocol != "" {
 			b = append(b, `,"secWebSocketProtocol":`...)
-			b = appendString(b, ws.SecWebSocketProtocol)
+			b = wire.AppendString(b, ws.SecWebSocketProtocol)
 		}
 		if ws.SecWebSocketExtensions != "" {
 			b = append(b, `,"secWebSocketExtensions":`...)
-			b = appendString(b, ws.SecWebSocketExtensions)
+			b = wire.AppendString(b, ws.SecWebSocketExtensions)
 		}
 		b = append(b, '}')
 	}

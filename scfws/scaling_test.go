@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/scfws/scfws-go/internal/benchtest"
+	"github.com/scfws/scfws-go/internal/wsheader"
 )
 
 func TestLenientStringShapes(t *testing.T) {
@@ -58,12 +59,12 @@ func TestDecodingIsLinear(t *testing.T) {
 			for i := range n {
 				b.WriteString("p" + strconv.Itoa(i) + ",")
 			}
-			ParseSubprotocols(b.String())
+			wsheader.ParseSubprotocols(b.String())
 		}},
-		"ParseSubprotocols, repeats": {10000, func(n int) { ParseSubprotocols(strings.Repeat("a,b,c, ", n)) }},
-		"ParseExtensions":            {5000, func(n int) { ParseExtensions(strings.Repeat(`x; a="b,c"; d=1, `, n)) }},
+		"ParseSubprotocols, repeats": {10000, func(n int) { wsheader.ParseSubprotocols(strings.Repeat("a,b,c, ", n)) }},
+		"ParseExtensions":            {5000, func(n int) { wsheader.ParseExtensions(strings.Repeat(`x; a="b,c"; d=1, `, n)) }},
 		"negotiate extensions": {5000, func(n int) {
-			negotiateExtensions(ParseExtensions(strings.Repeat("permessage-deflate; x, ", n)), []string{"permessage-deflate"})
+			negotiateExtensions(wsheader.ParseExtensions(strings.Repeat("permessage-deflate; x, ", n)), []string{"permessage-deflate"})
 		}},
 		"register, protocol list": {10000, func(n int) {
 			var b strings.Builder

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/scfws/scfws-go/internal/wire"
 )
 
 // server is the one path from a payload to an answer, shared by the three
@@ -163,5 +165,5 @@ func (s *server) serveStream(ctx context.Context, w *wireEvent, role Action) ([]
 			return nil, fmt.Errorf("scfws: cleanup of connection %q: %w", id, err)
 		}
 	}
-	return []byte(okBody), nil
+	return append([]byte(nil), wire.OK...), nil // a copy: the caller owns the answer
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/scfws/scfws-go/internal/wire"
 	"github.com/scfws/scfws-go/scfws"
 )
 
@@ -196,7 +197,7 @@ func (c *conn) serve() {
 			m = scfws.Binary(data)
 		}
 		// a transmission event is shaped as a data push: the same encoder
-		payload, _ := scfws.PushRequest{Action: scfws.ActionDataSend, ConnectionID: c.id, Message: m}.MarshalJSON()
+		payload, _ := wire.Push{Action: wire.ActionDataSend, ConnectionID: c.id, DataType: string(m.DataType), Data: m.Data}.Marshal()
 		start := time.Now()
 		// as in the cloud, the invocation does not end when the client goes
 		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/scfws/scfws-go/internal/wsheader"
 	"github.com/scfws/scfws-go/scfws"
 )
 
@@ -127,7 +128,7 @@ func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.Accep
 	if !s.opts.ApplyExtensions {
 		return opts
 	}
-	for _, ext := range scfws.ParseExtensions(answer.SecWebSocketExtensions) {
+	for _, ext := range wsheader.ParseExtensions(answer.SecWebSocketExtensions) {
 		if ext.Name == "permessage-deflate" {
 			opts.CompressionMode = websocket.CompressionContextTakeover
 			for _, p := range ext.Params {
@@ -202,7 +203,7 @@ func (s *Server) register(ctx context.Context, ev *scfws.RegisterEvent) (*scfws.
 	}
 	if resp.WebSocket != nil && resp.WebSocket.SecWebSocketProtocol != "" {
 		p := resp.WebSocket.SecWebSocketProtocol
-		if offered := scfws.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol); !slices.Contains(offered, p) {
+		if offered := wsheader.ParseSubprotocols(ev.WebSocket.SecWebSocketProtocol); !slices.Contains(offered, p) {
 			return nil, &refusal{http.StatusBadGateway, fmt.Sprintf(
 				"register function answered subprotocol %q, which is not one token the client offered (%q)",
 				p, ev.WebSocket.SecWebSocketProtocol)}

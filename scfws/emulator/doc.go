@@ -82,7 +82,7 @@
 //
 //	200 {"errNo":0,"errMsg":"ok"}                    queued for the client, in order (a closing after what was queued)
 //	404 {"errNo":1001,"errMsg":"connection not found"} no open connection with that ID
-//	400 {"errNo":1002,"errMsg":"malformed push"}        not a scfws.PushRequest body
+//	400 {"errNo":1002,"errMsg":"malformed push"}        not a push body
 //	400 {"errNo":1004,"errMsg":"invalid binary data"}   binary data not standard base64
 //	413 {"errNo":1005,"errMsg":"push too large"}        data over MaxMessageSize
 //	502 {"errNo":1006,"errMsg":"delivery failed: …"}    1,024 messages wait for the client: it reads too slowly, and is closed (1008)

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/internal/wire"
 )
 
 // transport is the RoundTripper of [Server.Client]: the push endpoint of
@@ -22,10 +22,9 @@ func (t transport) DeliverPush(ctx context.Context, url, id string, closing bool
 	if url != pushURL {
 		return 0, nil, fmt.Errorf("host: this client only pushes to %s, not %s", pushURL, url)
 	}
-	p := scfws.PushRequest{Action: scfws.ActionDataSend, ConnectionID: id,
-		Message: scfws.Message{DataType: scfws.DataType(dataType), Data: data}}
+	p := wire.Push{Action: wire.ActionDataSend, ConnectionID: id, DataType: dataType, Data: data}
 	if closing {
-		p = scfws.PushRequest{Action: scfws.ActionClosing, ConnectionID: id}
+		p = wire.Push{Action: wire.ActionClosing, ConnectionID: id}
 	}
 	a, err := t.s.g.Deliver(ctx, p, nil, true)
 	if err != nil {

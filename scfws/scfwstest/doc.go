@@ -17,6 +17,6 @@
 // give its URL to scfws.NewPushClient, tell it per connection or by default
 // how to answer ([Rule]: status, errNo, body, redirect, delay, dropped
 // connection), then read back what was pushed ([Gateway.Pushes], each
-// decoded as a scfws.PushRequest) and how many requests were in flight at
+// decoded into a Push) and how many requests were in flight at
 // most ([Gateway.MaxInFlight]).
 package scfwstest

@@ -1,7 +1,6 @@
 package scfwstest
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,15 +9,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfws/scfws-go/internal/wire"
 	"github.com/scfws/scfws-go/scfws"
 )
 
 // Push is one request the fake gateway received.
 type Push struct {
-	// PushRequest is the decoded body; zero when Err is set.
-	scfws.PushRequest
-	// Err is why the body is not a valid push; the gateway then answered
-	// 400 with errNo 400.
+	// Action is ActionDataSend or ActionClosing.
+	Action scfws.Action
+	// ConnectionID is the connection pushed to.
+	ConnectionID string
+	// Message is what a data push carries; zero for a closing.
+	Message scfws.Message
+	// Err is why the body is not a valid push (the other fields are then
+	// zero); the gateway answered as the emulator does, 400 with errNo 1002.
 	Err error
 	// Body is the raw request body.
 	Body []byte
@@ -127,7 +131,14 @@ func (g *Gateway) Close() { g.srv.Close() }
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	p := Push{Body: body, ContentType: r.Header.Get("Content-Type")}
-	p.Err = json.Unmarshal(body, &p.PushRequest)
+	if wp, err := wire.Decode(body); err != nil {
+		p.Err = err
+	} else {
+		p.Action, p.ConnectionID = scfws.Action(wp.Action), wp.ConnectionID
+		if wp.Action == wire.ActionDataSend {
+			p.Message = scfws.Message{DataType: scfws.DataType(wp.DataType), Data: wp.Data}
+		}
+	}
 	g.mu.Lock()
 	g.pushes = append(g.pushes, p)
 	g.inFlight++
@@ -141,7 +152,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if p.Err != nil {
-		rule = Rule{Status: http.StatusBadRequest, ErrNo: 400, ErrMsg: "invalid push body"}
+		rule = Rule{Status: wire.Malformed.Status, ErrNo: wire.Malformed.ErrNo, ErrMsg: wire.Malformed.ErrMsg}
 	}
 	if rule.Delay > 0 {
 		t := time.NewTimer(rule.Delay)
@@ -164,8 +175,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 				msg = "error"
 			}
 		}
-		b, _ := json.Marshal(scfws.Response{ErrNo: rule.ErrNo, ErrMsg: msg})
-		answer = string(b)
+		answer = string(wire.Answer{ErrNo: rule.ErrNo, ErrMsg: msg}.Body())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))

@@ -1,9 +1,48 @@
-package scfws
+// Package wsheader parses the WebSocket handshake's negotiation headers
+// (Sec-WebSocket-Protocol, Sec-WebSocket-Extensions) as RFC 6455 §4 and
+// §9.1 and RFC 7230 write them: lenient when reading, each parser linear in
+// its input. Package scfws negotiates with them; the gateway core checks
+// answers with them.
+package wsheader
 
 import (
-	"strconv"
+	"slices"
 	"strings"
 )
+
+// ParseSubprotocols parses a Sec-WebSocket-Protocol header value, such as
+// the register event's secWebSocketProtocol: a comma-separated list with
+// optional spaces and tabs. Empty elements and elements that are not RFC 7230
+// tokens are dropped, and so are repeats of an element already seen. It
+// returns nil when nothing valid remains. Its cost is linear in the header.
+func ParseSubprotocols(header string) []string {
+	var out []string
+	var seen map[string]struct{} // for long lists only
+	for len(header) > 0 {
+		var elem string
+		elem, header, _ = strings.Cut(header, ",")
+		elem = trimOWS(elem)
+		if !IsToken(elem) {
+			continue
+		}
+		if seen == nil && len(out) >= 16 {
+			seen = make(map[string]struct{}, 2*len(out))
+			for _, e := range out {
+				seen[e] = struct{}{}
+			}
+		}
+		if seen != nil {
+			if _, dup := seen[elem]; dup {
+				continue
+			}
+			seen[elem] = struct{}{}
+		} else if slices.Contains(out, elem) {
+			continue
+		}
+		out = append(out, elem)
+	}
+	return out
+}
 
 // Extension is one element of a Sec-WebSocket-Extensions list.
 type Extension struct {
@@ -39,7 +78,7 @@ func (e Extension) String() string {
 }
 
 // ParseExtensions parses a Sec-WebSocket-Extensions header value (RFC 6455
-// §9.1), such as [RegisterWebSocket].SecWebSocketExtensions: a comma-separated list of offers, each a token followed by
+// §9.1), such as the register event's secWebSocketExtensions: a comma-separated list of offers, each a token followed by
 // "; param" or "; param=value" where value is a token or a quoted string
 // (commas and semicolons inside quotes do not split). A malformed offer, or
 // one whose quoted value is not a token once unescaped, is dropped and
@@ -131,7 +170,7 @@ func (p *extParser) extension() (Extension, bool) {
 			param.HasValue = true
 			if p.i < len(p.s) && p.s[p.i] == '"' {
 				v, ok := p.quoted()
-				if !ok || !isToken(v) {
+				if !ok || !IsToken(v) {
 					return ext, false
 				}
 				param.Value = v
@@ -159,89 +198,28 @@ func (p *extParser) skipElement() {
 	}
 }
 
-// negotiateExtensions picks the answer to the client's extension offers:
-// the first offer, in the client's order, whose name is in accepted and whose
-// parameters are valid for it. permessage-deflate parameters are checked per
-// RFC 7692 §7; any other accepted extension is taken only when offered without
-// parameters. It returns "" when nothing is accepted, and never an extension
-// the client did not offer.
-func negotiateExtensions(offers []Extension, accepted []string) string {
-	for _, off := range offers {
-		if !containsFold(accepted, off.Name) {
-			continue
-		}
-		if strings.EqualFold(off.Name, permessageDeflate) {
-			if ans, ok := negotiateDeflate(off); ok {
-				return ans
-			}
-			continue
-		}
-		if len(off.Params) == 0 {
-			return off.Name
-		}
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimOWS(s string) string { return strings.Trim(s, " \t") }
+
+// isTokenChar reports whether c is a tchar of RFC 7230 §3.2.6.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
 	}
-	return ""
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-const permessageDeflate = "permessage-deflate"
-
-// negotiateDeflate validates one permessage-deflate offer (RFC 7692 §7.1) and
-// builds the answer: server_no_context_takeover and server_max_window_bits=N
-// when the offer asked for them, client_max_window_bits=N when the offer gave
-// it a value. client_no_context_takeover is never answered (it is optional).
-func negotiateDeflate(off Extension) (string, bool) {
-	var seen [4]bool
-	var serverNCT bool
-	var serverBits, clientBits string
-	for _, p := range off.Params {
-		switch p.Name {
-		case "server_no_context_takeover", "client_no_context_takeover":
-			if p.HasValue {
-				return "", false
-			}
-			if p.Name == "server_no_context_takeover" {
-				if seen[0] {
-					return "", false
-				}
-				seen[0], serverNCT = true, true
-			} else {
-				if seen[1] {
-					return "", false
-				}
-				seen[1] = true
-			}
-		case "server_max_window_bits":
-			if seen[2] || !p.HasValue || !validWindowBits(p.Value) {
-				return "", false
-			}
-			seen[2], serverBits = true, p.Value
-		case "client_max_window_bits":
-			if seen[3] || (p.HasValue && !validWindowBits(p.Value)) {
-				return "", false
-			}
-			seen[3], clientBits = true, p.Value
-		default:
-			return "", false
-		}
-	}
-	ans := permessageDeflate
-	if serverNCT {
-		ans += "; server_no_context_takeover"
-	}
-	if serverBits != "" {
-		ans += "; server_max_window_bits=" + serverBits
-	}
-	if clientBits != "" {
-		ans += "; client_max_window_bits=" + clientBits
-	}
-	return ans, true
-}
-
-// validWindowBits: a decimal 8..15 without leading zeros (RFC 7692 §7.1.2).
-func validWindowBits(v string) bool {
-	if v == "" || v[0] == '0' {
+// IsToken reports whether s is an RFC 7230 token.
+func IsToken(s string) bool {
+	if s == "" {
 		return false
 	}
-	n, err := strconv.Atoi(v)
-	return err == nil && n >= 8 && n <= 15 && strconv.Itoa(n) == v
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }
