@@ -25,12 +25,14 @@
 //
 // # Pushing
 //
-// A [PushClient] POSTs [PushRequest] bodies to the reverse-push address:
+// A [PushClient] POSTs the documented push bodies to the reverse-push
+// address (or hands them to package host in the same process):
 // [PushClient.Send] a [Message] ([Text], [Binary], [JSON], or
 // [TransmissionEvent.Message] to forward one), [PushClient.Broadcast] it to
 // many connections at bounded concurrency, or [PushClient.Disconnect] a
-// client. Make one with [NewPushClientFromEnv] in main: it reads
-// SCFWS_PUSH_URL (or wsBackUrl) at the first push. A push is delivered at most
+// client. On the legacy gateway make one with [NewPushClientFromEnv] in
+// main: it reads SCFWS_PUSH_URL (or wsBackUrl) at the first push; on a host,
+// with [NewPushClient] and the host's PushURL and Client. A push is delivered at most
 // once; success is HTTP 200 with errNo 0, anything else is a [*PushError]
 // wrapping [ErrPushRefused] (the gateway has dropped that client),
 // [ErrPushUnavailable] or [ErrPushTimeout].
