@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
+
+	"github.com/scfws/scfws-go/internal/fanout"
 )
 
 // Broadcast pushes m to every connection in connectionIDs, one request per
@@ -23,10 +24,8 @@ func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, m Me
 		return nil
 	}
 	var (
-		next   atomic.Int64 // the index of the next ID to push
 		mu     sync.Mutex
 		failed map[string]error
-		wg     sync.WaitGroup
 	)
 	fail := func(id string, err error) {
 		mu.Lock()
@@ -36,21 +35,11 @@ func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, m Me
 		failed[id] = err
 		mu.Unlock()
 	}
-	for range min(c.opts.Concurrency, len(ids)) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
-					return
-				}
-				if err := c.push(ctx, ids[i], enc); err != nil {
-					fail(ids[i], err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, id := range ids[min(int(next.Load()), len(ids)):] { // no worker took them: ctx ended
+	for _, id := range fanout.Each(ctx, c.opts.Concurrency, ids, func(id string) {
+		if err := c.push(ctx, id, enc); err != nil {
+			fail(id, err)
+		}
+	}) { // ctx ended before these were tried
 		fail(id, &PushError{ConnectionID: id, Err: transportError(ctx, id, ctx.Err()).Err})
 	}
 	if len(failed) == 0 {
@@ -84,8 +73,10 @@ type BroadcastError struct {
 	Failed map[string]error
 	// Sent is how many distinct connections the push reached.
 	Sent int
-	// Pruned lists the failed connections that a hub removed from its store
-	// (those the gateway refused); nil from a PushClient.
+	// Pruned lists the connections a hub removed from its store: after a
+	// send, those whose push was refused (the gateway dropped them); after
+	// Hub.CloseUser or CloseRoom, those closed or already gone. Nil from a
+	// PushClient.
 	Pruned []string
 }
 

@@ -163,16 +163,12 @@ func (c *chat) say(ctx context.Context, ev *scfws.TransmissionEvent, m clientMsg
 	return c.toRoom(ctx, conn.Rooms[0], serverMsg{Type: "message", Room: conn.Rooms[0], From: conn.Meta[metaNick], Text: text})
 }
 
-// cleanup tells the rooms the connection was in (hub.OnClose loaded them,
-// and removes the connection afterwards; it is removed first here so that
-// the head counts are right).
+// cleanup tells the rooms the connection was in (hub.OnClose loaded them
+// and has removed the connection, so the head counts are right).
 func (c *chat) cleanup(ctx context.Context, ev *scfws.CleanupEvent) error {
 	conn, ok := hub.ConnFrom(ctx)
 	if !ok {
 		return nil // already gone: kicked, pruned or expired
-	}
-	if err := c.hub.Cleanup(ctx, ev); err != nil {
-		return err
 	}
 	nick := conn.Meta[metaNick]
 	if nick == "" {

@@ -3,9 +3,10 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
-	"sync/atomic"
 
+	"github.com/scfws/scfws-go/internal/fanout"
 	"github.com/scfws/scfws-go/scfws"
 )
 
@@ -13,13 +14,17 @@ import (
 // in flight.
 const closeConcurrency = 32
 
-// CloseUser closes every connection of the user: a closing push to each
-// (the gateway runs no cleanup for closes the server starts), then its
-// removal from the store, whatever the push answered. The error is nil when
-// every push succeeded; the store's error when the user's connections could
-// not be listed; else a *scfws.BroadcastError whose Failed has each failed
-// push (joined with the store's error when its removal failed too) and
-// whose Pruned lists the connections removed.
+// CloseUser closes every connection of the user: a closing push to each,
+// at most 32 at once (the gateway runs no cleanup for closes the server
+// starts), and the removal from the store of each connection that is now
+// closed or was already gone (the push succeeded, or was refused). A
+// connection whose push got no answer, or that was not tried because ctx
+// ended, may still be open: it stays. The error is nil when every push
+// succeeded and every removal too; the store's error when the user's
+// connections could not be listed; else a *scfws.BroadcastError whose
+// Failed has each push that did not succeed (Sent counts those that did)
+// and whose Pruned lists the connections removed, joined with the store's
+// error for each removal that failed.
 func (h *Hub) CloseUser(ctx context.Context, userID string) error {
 	ids, err := h.store.UserConns(ctx, userID)
 	if err != nil {
@@ -40,35 +45,42 @@ func (h *Hub) CloseRoom(ctx context.Context, room string) error {
 
 func (h *Hub) closeAll(ctx context.Context, ids []string) error {
 	var (
-		mu     sync.Mutex
-		failed map[string]error
-		pruned []string
-		next   atomic.Int64
-		wg     sync.WaitGroup
+		mu       sync.Mutex
+		failed   map[string]error
+		pruned   []string
+		storeErr []error
 	)
-	for range min(closeConcurrency, len(ids)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(ids); i = int(next.Add(1) - 1) {
-				id := ids[i]
-				perr := h.push.Disconnect(ctx, id)
-				removed, serr := h.forget(ctx, id)
-				mu.Lock()
-				if removed {
-					pruned = append(pruned, id)
-				}
-				if err := errors.Join(perr, serr); err != nil {
-					if failed == nil {
-						failed = map[string]error{}
-					}
-					failed[id] = err
-				}
-				mu.Unlock()
+	fail := func(id string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed == nil {
+			failed = map[string]error{}
+		}
+		failed[id] = err
+	}
+	for _, id := range fanout.Each(ctx, closeConcurrency, ids, func(id string) {
+		perr := h.push.Disconnect(ctx, id)
+		if perr != nil {
+			fail(id, perr)
+			if !errors.Is(perr, scfws.ErrPushRefused) {
+				return // no answer: it may still be open
 			}
-		})
+		}
+		removed, serr := h.forget(ctx, id)
+		mu.Lock()
+		defer mu.Unlock()
+		if removed {
+			pruned = append(pruned, id)
+		}
+		if serr != nil {
+			storeErr = append(storeErr, fmt.Errorf("hub: removing %q: %w", id, serr))
+		}
+	}) {
+		fail(id, &scfws.PushError{ConnectionID: id, Err: ctx.Err()})
 	}
-	wg.Wait()
-	if len(failed) == 0 {
-		return nil
+	var be error
+	if len(failed) > 0 {
+		be = &scfws.BroadcastError{Failed: failed, Sent: len(ids) - len(failed), Pruned: pruned}
 	}
-	return &scfws.BroadcastError{Failed: failed, Sent: len(ids) - len(failed), Pruned: pruned}
+	return errors.Join(append([]error{be}, storeErr...)...)
 }

@@ -41,20 +41,22 @@ func (h *Hub) OnMessage(fn scfws.TransmissionFunc) scfws.TransmissionFunc {
 }
 
 // OnClose wraps a cleanup function: the leaving connection is loaded into
-// ctx as by [Hub.OnMessage] (so fn still sees its rooms and meta), fn runs,
-// then the connection is removed from the store as [Hub.Cleanup] does, even
-// when fn failed. A nil fn only removes it.
+// ctx as by [Hub.OnMessage] (so fn still sees its rooms and meta), removed
+// from the store as [Hub.Cleanup] does — before fn runs, so that what fn
+// counts or sends no longer includes it — then fn runs. The removal happens
+// whatever fn does (fails, panics) and even when loading failed (fn then
+// runs without the connection in ctx); the cleanup function is never
+// retried, so nothing is left to a second chance. A nil fn only removes it.
+// The error joins the load's, the removal's and fn's.
 func (h *Hub) OnClose(fn scfws.CleanupFunc) scfws.CleanupFunc {
 	return func(ctx context.Context, ev *scfws.CleanupEvent) error {
-		ctx, err := h.withConn(ctx, ev.ConnectionID(), false)
-		if err != nil {
-			return err
-		}
+		cctx, lerr := h.withConn(ctx, ev.ConnectionID(), false)
+		rerr := h.Cleanup(ctx, ev)
 		var ferr error
 		if fn != nil {
-			ferr = fn(ctx, ev)
+			ferr = fn(cctx, ev)
 		}
-		return errors.Join(ferr, h.Cleanup(ctx, ev))
+		return errors.Join(lerr, rerr, ferr)
 	}
 }
 

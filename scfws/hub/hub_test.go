@@ -289,3 +289,92 @@ func (s countingStore) Get(ctx context.Context, id string) (hub.Conn, error) {
 	gets.Add(1)
 	return s.Store.Get(ctx, id)
 }
+
+// TestHubCloseRemovesOnlyTheClosed: a closing push that got no answer, or
+// that was never tried because ctx ended, leaves the connection stored (it
+// may still be open); counts say what happened.
+func TestHubCloseRemovesOnlyTheClosed(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, g := newHub(t, store)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		register(t, h, store, id, "", "r")
+	}
+	g.SetRule("b", scfwstest.Rule{Drop: true})
+	err := h.CloseRoom(ctx, "r")
+	be, ok := errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, 2, be.Sent)
+	require.ErrorIs(t, be.Failed["b"], scfws.ErrPushUnavailable)
+	assert.ElementsMatch(t, []string{"a", "c"}, be.Pruned)
+	assert.Equal(t, []string{"b"}, members(t, store, "r"), "no answer: b may be open, it stays")
+
+	// many members and a deadline: what was not closed stays
+	const n = 300
+	for i := range n {
+		register(t, h, store, fmt.Sprint("m", i), "", "big")
+	}
+	g.SetDefault(scfwstest.Rule{Delay: 20 * time.Millisecond})
+	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err = h.CloseRoom(dctx, "big")
+	be, ok = errors.AsType[*scfws.BroadcastError](err)
+	require.True(t, ok, "%v", err)
+	left := members(t, store, "big")
+	assert.Equal(t, n, be.Sent+len(be.Failed), "every member counted once")
+	assert.Len(t, be.Pruned, n-len(left), "Pruned is what left the store")
+	assert.Len(t, left, len(be.Failed), "exactly the members not closed stay")
+	assert.NotEmpty(t, left, "the deadline stopped it before the end")
+	for _, id := range left {
+		require.Error(t, be.Failed[id], id)
+	}
+}
+
+// TestHubCloseDeliveredButNotRemoved: pushes that were delivered are not
+// counted as failed when the store fails to remove them.
+func TestHubCloseDeliveredButNotRemoved(t *testing.T) {
+	mem := hub.NewMemoryStore()
+	h, _ := newHub(t, removeFails{mem})
+	for _, id := range []string{"a", "b", "c"} {
+		register(t, h, mem, id, "u", "")
+	}
+	err := h.CloseUser(context.Background(), "u")
+	require.ErrorIs(t, err, errStoreDown)
+	_, isBroadcast := errors.AsType[*scfws.BroadcastError](err)
+	assert.False(t, isBroadcast, "all 3 pushes were delivered: %v", err)
+	assert.NotContains(t, err.Error(), "pushes failed")
+}
+
+// TestHubOnCloseRemovesWhatever: the connection is removed when the cleanup
+// function panics, and when loading it failed (the function still runs).
+func TestHubOnCloseRemovesWhatever(t *testing.T) {
+	store := hub.NewMemoryStore()
+	h, _ := newHub(t, store)
+	ctx := context.Background()
+	register(t, h, store, "p", "", "r")
+	closeFn := h.OnClose(func(context.Context, *scfws.CleanupEvent) error {
+		var m map[string]int
+		m["boom"]++ // a nil-map write
+		return nil
+	})
+	func() {
+		defer func() { assert.NotNil(t, recover(), "the panic goes on to the adapter") }()
+		_ = closeFn(ctx, scfwstest.NewCleanupEvent("p"))
+	}()
+	_, err := store.Get(ctx, "p")
+	require.ErrorIs(t, err, hub.ErrNotFound, "removed although the function panicked")
+	assert.Empty(t, members(t, store, "r"))
+
+	register(t, h, store, "q", "", "r")
+	h2, _ := newHub(t, getFails{store})
+	ran := false
+	err = h2.OnClose(func(context.Context, *scfws.CleanupEvent) error { ran = true; return nil })(ctx, scfwstest.NewCleanupEvent("q"))
+	require.ErrorIs(t, err, errStoreDown)
+	assert.True(t, ran, "the function runs without the connection")
+	_, err = store.Get(ctx, "q")
+	require.ErrorIs(t, err, hub.ErrNotFound, "removed although loading failed")
+}
+
+type getFails struct{ hub.Store }
+
+func (getFails) Get(context.Context, string) (hub.Conn, error) { return hub.Conn{}, errStoreDown }

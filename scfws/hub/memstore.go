@@ -195,15 +195,10 @@ func (s *MemoryStore) Members(_ context.Context, room string) ([]string, error) 
 	return s.liveIDs(s.rooms[room]), nil
 }
 
-// Rooms implements [Store].
-func (s *MemoryStore) Rooms(_ context.Context, id string) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mc := s.live(id, s.now())
-	if mc == nil {
-		return nil, ErrNotFound
-	}
-	return slices.Collect(maps.Keys(mc.rooms)), nil
+// Rooms implements [Store]: Get's Rooms.
+func (s *MemoryStore) Rooms(ctx context.Context, id string) ([]string, error) {
+	c, err := s.Get(ctx, id)
+	return c.Rooms, err
 }
 
 // UserConns implements [Store].

@@ -69,7 +69,9 @@ type Store interface {
 	// Members returns the IDs of the live connections in room, in no
 	// particular order; an unknown room has none.
 	Members(ctx context.Context, room string) ([]string, error)
-	// Rooms returns the rooms the connection is in, or ErrNotFound.
+	// Rooms returns the rooms the connection is in, or ErrNotFound: what
+	// Get's Rooms holds (kept for the v1 contract; both stores answer it
+	// with Get).
 	Rooms(ctx context.Context, id string) ([]string, error)
 	// UserConns returns the IDs of the user's live connections.
 	UserConns(ctx context.Context, userID string) ([]string, error)

@@ -273,20 +273,8 @@ func (s *Store) live(ctx context.Context, key string) ([]string, error) {
 	return rng.Val(), nil
 }
 
-// Rooms implements [hub.Store].
+// Rooms implements [hub.Store]: Get's Rooms.
 func (s *Store) Rooms(ctx context.Context, id string) ([]string, error) {
-	var exists *redis.IntCmd
-	var rooms *redis.StringSliceCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		exists = p.Exists(ctx, s.connKey(id))
-		rooms = p.SMembers(ctx, s.roomsKey(id))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: rooms of %q: %w", id, err)
-	}
-	if exists.Val() == 0 {
-		return nil, hub.ErrNotFound
-	}
-	return rooms.Val(), nil
+	c, err := s.Get(ctx, id)
+	return c.Rooms, err
 }
