@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -71,7 +72,13 @@ func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, 
 	lr.N = 4 * maxAnswerBytes
 	_, _ = io.Copy(io.Discard, lr) // let the connection be reused
 	_ = raw.Close()
-	return resp.StatusCode(), classify(connectionID, resp.StatusCode(), buf.Bytes(), rerr), false
+	status := resp.StatusCode()
+	if rerr != nil && status == http.StatusOK { // the success status, but not the whole answer: no answer
+		pe := transportError(ctx, connectionID, fmt.Errorf("HTTP 200, reading the answer: %w", rerr))
+		pe.StatusCode, pe.Body = status, excerpt(buf.Bytes())
+		return status, pe, false
+	}
+	return status, classify(connectionID, status, buf.Bytes()), false
 }
 
 // deliver hands one push to the in-process gateway, with attempt's answers.
@@ -80,7 +87,7 @@ func (c *PushClient) deliver(ctx context.Context, pushURL, connectionID string, 
 	if err != nil {
 		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
 	}
-	return status, classify(connectionID, status, answer, nil), false
+	return status, classify(connectionID, status, answer), false
 }
 
 // transportError is a request that got no answer.

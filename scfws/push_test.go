@@ -337,3 +337,37 @@ func TestPushClientFollowsInvocationEnvironment(t *testing.T) {
 	require.NoError(t, fixed.Send(env(g2.URL), connID, scfws.Text("4")))
 	assert.Equal(t, 2, g1.Requests(), "an explicit URL is kept")
 }
+
+// TestAnswerNotWholeIsNoAnswer: a success status whose body is cut short
+// is ErrPushUnavailable, one whose body stalls past the timeout is
+// ErrPushTimeout — never ErrPushRefused, which would make a hub prune a
+// live connection.
+func TestAnswerNotWholeIsNoAnswer(t *testing.T) {
+	raw := func(write func(c net.Conn)) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			write(c)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	cut := raw(func(c net.Conn) {
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"errNo\":0")
+	})
+	stall := raw(func(c net.Conn) {
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{\"errNo\"")
+		time.Sleep(2 * time.Second)
+	})
+	for url, want := range map[string]error{cut: scfws.ErrPushUnavailable, stall: scfws.ErrPushTimeout} {
+		c, err := scfws.NewPushClient(url, &scfws.PushOptions{Timeout: 300 * time.Millisecond})
+		require.NoError(t, err)
+		err = c.Send(context.Background(), "id", scfws.Text("x"))
+		require.ErrorIs(t, err, want)
+		assert.NotErrorIs(t, err, scfws.ErrPushRefused)
+	}
+}

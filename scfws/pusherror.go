@@ -23,11 +23,12 @@ var (
 	ErrPushRefused = errors.New("scfws: push refused")
 	// ErrPushUnavailable: no answer came. Either the gateway could not be
 	// reached at all (retried while the deadline allowed, then given up:
-	// not delivered), or the connection broke after the push was sent (not
-	// resent: it may have been delivered).
+	// not delivered), or the connection broke after the push was sent, the
+	// answer missing or cut short (not resent: it may have been delivered).
 	ErrPushUnavailable = errors.New("scfws: push gateway unavailable")
 	// ErrPushTimeout: the ctx deadline or PushOptions.Timeout passed before
-	// the answer. The push may have been delivered; it is not resent.
+	// the whole answer came. The push may have been delivered; it is not
+	// resent.
 	ErrPushTimeout = errors.New("scfws: push timed out")
 )
 
@@ -66,11 +67,11 @@ const (
 	maxBodyExcerpt = 512
 )
 
-// classify turns an answer into nil (success: HTTP 200 and a JSON object
-// whose errNo is 0) or a *PushError wrapping ErrPushRefused.
-func classify(connectionID string, status int, answer []byte, readErr error) *PushError {
+// classify turns a whole answer into nil (success: HTTP 200 and a JSON
+// object whose errNo is 0) or a *PushError wrapping ErrPushRefused.
+func classify(connectionID string, status int, answer []byte) *PushError {
 	trimmed := bytes.TrimSpace(answer)
-	if status == http.StatusOK && readErr == nil && bytes.Equal(trimmed, wire.OK) {
+	if status == http.StatusOK && bytes.Equal(trimmed, wire.OK) {
 		return nil
 	}
 	pe := &PushError{ConnectionID: connectionID, StatusCode: status, Body: excerpt(answer)}
@@ -85,8 +86,6 @@ func classify(connectionID string, status int, answer []byte, readErr error) *Pu
 	switch {
 	case status != http.StatusOK:
 		pe.Err = fmt.Errorf("%w: HTTP %d", ErrPushRefused, status)
-	case readErr != nil:
-		pe.Err = fmt.Errorf("%w: HTTP 200, reading the answer: %w", ErrPushRefused, readErr)
 	case jsonErr != nil || a.ErrNo == nil:
 		pe.Err = fmt.Errorf("%w: HTTP 200 without the gateway's JSON answer", ErrPushRefused)
 	case pe.ErrNo != 0:
