@@ -132,6 +132,9 @@ func newPushClient(opts *PushOptions) *PushClient {
 	// here (Accept, which it would derive from Content-Type with a regular
 	// expression; User-Agent).
 	c.rc = resty.NewWithClient(&hc).SetLogger(quietLogger{}).SetDisableWarn(true).
+		// No transport may send a push twice: without GetBody neither
+		// net/http nor its HTTP/2 client can rewind the body to replay it.
+		SetPreRequestHook(func(_ *resty.Client, r *http.Request) error { r.GetBody = nil; return nil }).
 		SetHeaders(map[string]string{"Content-Type": "application/json", "Accept": "application/json",
 			"User-Agent": "scfws-go"})
 	c.answers.New = func() any { return new(bytes.Buffer) }
