@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -183,6 +184,10 @@ func (c *conn) serve() {
 		}
 		if idle != nil {
 			idle.Reset(o.IdleTimeout)
+		}
+		if typ == websocket.MessageText && !utf8.Valid(data) { // RFC 6455 §8.1
+			c.close(websocket.StatusInvalidFramePayloadData, "text message is not UTF-8")
+			continue
 		}
 		if why := lim.take(len(data)); why != "" {
 			c.s.log.Warn(c.s.opts.LogPrefix+": client over a limit", "secConnectionID", c.id, "limit", why)

@@ -55,7 +55,7 @@
 // base64), invoked one at a time per connection, in order. A failed
 // invocation closes that client at once without a close frame, as the real
 // gateway does. A message over Options.MaxMessageSize closes the client with
-// 1009. A client idle for Options.IdleTimeout (the API's backend timeout) is
+// 1009, a text message that is not UTF-8 with 1007 (RFC 6455 §8.1). A client idle for Options.IdleTimeout (the API's backend timeout) is
 // closed with 1001.
 //
 // # Strict by default

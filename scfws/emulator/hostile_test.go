@@ -169,3 +169,59 @@ func TestPushSlowBodyTimesOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, time.Since(start), 20*time.Second)
 }
+
+// TestPushBoundFollowsTheMessage: a push is bounded by its message's size,
+// not by its escaped form: 1.5 MB of "<>" (each escaped to 6 bytes in
+// JSON, 9 MB of body) is delivered under the 6 MB limit; a message over it
+// is refused.
+func TestPushBoundFollowsTheMessage(t *testing.T) {
+	s, a := start(t, nil, nil, nil)
+	c := dial(t, s)
+	c.SetReadLimit(8 << 20)
+	id := a.lastRegister().ConnectionID()
+	ctx := context.Background()
+	big := strings.Repeat("<>", 750_000)
+	p, err := scfws.NewPushClient(s.PushURL(), &scfws.PushOptions{Timeout: 30 * time.Second})
+	require.NoError(t, err)
+	require.NoError(t, p.Send(ctx, id, scfws.Text(big)))
+	_, got := read(t, c)
+	assert.Equal(t, len(big), len(got))
+	err = p.Send(ctx, id, scfws.Text(strings.Repeat("x", 6<<20+1)))
+	require.ErrorIs(t, err, scfws.ErrPushRefused)
+}
+
+// TestInvalidUTF8Closes1007: a text frame that is not UTF-8 closes the
+// client with 1007 (RFC 6455 §8.1) and reaches no function.
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	s, a := start(t, nil, nil, nil)
+	c := dial(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("bad \xff\xfe")))
+	_, _, err := c.Read(ctx)
+	assert.Equal(t, websocket.StatusInvalidFramePayloadData, websocket.CloseStatus(err))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	assert.Empty(t, a.messages)
+}
+
+// TestHeaderLimit64KB: request headers up to 64 KB are read; more are
+// refused (431).
+func TestHeaderLimit64KB(t *testing.T) {
+	s, _ := start(t, nil, nil, nil)
+	status := func(headerBytes int) int {
+		conn, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
+		require.NoError(t, err)
+		defer conn.Close()
+		line := "GET /nothing HTTP/1.1\r\nHost: x\r\n"
+		pad := headerBytes - len(line) - len("X-Pad: \r\n\r\n")
+		_, err = fmt.Fprintf(conn, "%sX-Pad: %s\r\n\r\n", line, strings.Repeat("a", pad))
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.NotEqual(t, http.StatusRequestHeaderFieldsTooLarge, status(63<<10))
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, status(65<<10))
+}

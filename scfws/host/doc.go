@@ -45,6 +45,7 @@
 //
 //	1000  a closing push; Options.MaxLifetime ("connection lifetime reached: reconnect"); Options.IdleTimeout
 //	1001  shutdown ("server shutting down: reconnect")
+//	1007  a text message that is not UTF-8 (RFC 6455 §8.1)
 //	1008  a client over Options.MaxMessagesPerSecond or MaxBytesPerSecond, or whose send queue is full
 //	1009  a client message over Options.MaxMessageSize
 //	1011  a transmission function that failed (error, panic, timeout)
