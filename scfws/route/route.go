@@ -33,6 +33,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/scfws/scfws-go/scfws"
@@ -97,6 +98,12 @@ func (m *Mux) Transmission(ctx context.Context, ev *scfws.TransmissionEvent) err
 	var head map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &head); err != nil || head == nil {
 		return m.reject(ctx, ev, fmt.Sprintf("a message is a JSON object with a %q", m.key))
+	}
+	for k := range head {
+		if k != m.key && strings.EqualFold(k, m.key) {
+			// the typed message would take its action from either: refuse to guess
+			return m.reject(ctx, ev, fmt.Sprintf("a message names its %q once, in that case (it has %q too)", m.key, k))
+		}
 	}
 	var action string
 	if err := json.Unmarshal(head[m.key], &action); err != nil || action == "" {

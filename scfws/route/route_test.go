@@ -40,14 +40,15 @@ func TestMux(t *testing.T) {
 	ctx := context.Background()
 
 	cases := map[string]string{ // message → the error answered ("" for none)
-		`{"type":"say","text":"hi"}`:  "",
-		`{"text":"x","type":"say"}`:   "",
-		`not json`:                    `a message is a JSON object with a "type"`,
-		`[1]`:                         `a message is a JSON object with a "type"`,
-		`{"text":"no type"}`:          `a message names its "type"`,
-		`{"type":7}`:                  `a message names its "type"`,
-		`{"type":"dance"}`:            `unknown type "dance"`,
-		`{"type":"say","text":["x"]}`: `type "say": the message does not fit it`,
+		`{"type":"say","text":"hi"}`:   "",
+		`{"text":"x","type":"say"}`:    "",
+		`not json`:                     `a message is a JSON object with a "type"`,
+		`[1]`:                          `a message is a JSON object with a "type"`,
+		`{"text":"no type"}`:           `a message names its "type"`,
+		`{"type":7}`:                   `a message names its "type"`,
+		`{"type":"dance"}`:             `unknown type "dance"`,
+		`{"type":"say","text":["x"]}`:  `type "say": the message does not fit it`,
+		`{"type":"say","TYPE":"fail"}`: `a message names its "type" once, in that case (it has "TYPE" too)`,
 	}
 	for msg, want := range cases {
 		g.Reset()
