@@ -38,6 +38,24 @@ func TestStore(t *testing.T, newStore func(t *testing.T, ttl time.Duration) hub.
 	t.Run("JoinRacesRemove", func(t *testing.T) { testJoinRacesRemove(t, newStore(t, time.Hour)) })
 	t.Run("Interleaving", func(t *testing.T) { testInterleaving(t, newStore(t, time.Hour)) })
 	t.Run("HubPrunes", func(t *testing.T) { testHubPrunes(t, newStore(t, time.Hour)) })
+	t.Run("TouchKeepsMemberships", func(t *testing.T) { testTouchKeepsMemberships(t, newStore(t, 2*time.Second)) })
+}
+
+// testTouchKeepsMemberships: a connection touched well within its TTL,
+// long past it, is still in its room and its user's list, however quiet
+// the room (nothing else joined or left it).
+func testTouchKeepsMemberships(t *testing.T, s hub.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.Add(ctx, hub.Conn{ID: "long", UserID: "u1"}))
+	require.NoError(t, s.Join(ctx, "long", "quiet"))
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(400 * time.Millisecond) {
+		require.NoError(t, s.Touch(ctx, "long"))
+	}
+	c, err := s.Get(ctx, "long")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"quiet"}, c.Rooms)
+	assert.Equal(t, []string{"long"}, must(t)(s.Members(ctx, "quiet")), "still a member of its room")
+	assert.Equal(t, []string{"long"}, must(t)(s.UserConns(ctx, "u1")), "still one of its user's connections")
 }
 
 func testAddGetRemove(t *testing.T, s hub.Store) {

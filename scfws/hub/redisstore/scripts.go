@@ -67,12 +67,22 @@ return {redis.call('HGET', KEYS[1], 'user'), redis.call('SMEMBERS', KEYS[2])}`)
 	// connection → "seq:time ms"). ARGV: connection, seq, op ("add",
 	// "remove" or "touch"), expiry ms, ttl ms, now ms. Applies the change if
 	// seq is newer than the connection's last (touch: if it is a member), and
-	// keeps both keys alive at least ttl. When the versions of connections
+	// keeps both keys alive at least ttl (touch too, so that a room nobody
+	// joins or leaves does not expire under its touched members). When the versions of connections
 	// no longer in the set outnumber the members, those older than a minute
 	// (no operation is in flight that long) are dropped.
 	indexScript = redis.NewScript(`
+local ttl = tonumber(ARGV[5])
+local function keepAlive()
+  for _, k in ipairs(KEYS) do
+    if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+  end
+end
 if ARGV[3] == 'touch' then
   redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[1])
+  if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    keepAlive() -- a quiet room lives as long as its touched members
+  end
   return 1
 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
@@ -83,10 +93,7 @@ if ARGV[3] == 'add' then
 else
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
-local ttl = tonumber(ARGV[5])
-for _, k in ipairs(KEYS) do
-  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
-end
+keepAlive()
 if redis.call('HLEN', KEYS[2]) > 2 * redis.call('ZCARD', KEYS[1]) + 64 then
   local all = redis.call('HGETALL', KEYS[2])
   local cutoff = tonumber(ARGV[6]) - 60000
