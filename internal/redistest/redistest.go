@@ -33,7 +33,7 @@ func (s *Server) Close() { s.stop() }
 func Start(log io.Writer) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return StartMini(log)
+		return startMini(log)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,9 +69,9 @@ func Start(log io.Writer) (*Server, error) {
 	}
 }
 
-// StartMini runs miniredis, telling it that time passes (it expires keys
+// startMini runs miniredis, telling it that time passes (it expires keys
 // only when told).
-func StartMini(log io.Writer) (*Server, error) {
+func startMini(log io.Writer) (*Server, error) {
 	mr, err := miniredis.Run()
 	if err != nil {
 		return nil, err

@@ -68,9 +68,11 @@ return {redis.call('HGET', KEYS[1], 'user'), redis.call('SMEMBERS', KEYS[2])}`)
 	// "remove" or "touch"), expiry ms, ttl ms, now ms. Applies the change if
 	// seq is newer than the connection's last (touch: if it is a member), and
 	// keeps both keys alive at least ttl (touch too, so that a room nobody
-	// joins or leaves does not expire under its touched members). When the versions of connections
-	// no longer in the set outnumber the members, those older than a minute
-	// (no operation is in flight that long) are dropped.
+	// joins or leaves does not expire under its touched members). When the
+	// versions of connections no longer in the set outnumber the members,
+	// those older than a minute (no operation is in flight that long) are
+	// dropped — at most once each time the versions double (the field ""
+	// holds the next threshold), so that the cost stays linear.
 	indexScript = redis.NewScript(`
 local ttl = tonumber(ARGV[5])
 local function keepAlive()
@@ -94,14 +96,18 @@ else
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
 keepAlive()
-if redis.call('HLEN', KEYS[2]) > 2 * redis.call('ZCARD', KEYS[1]) + 64 then
+local n = redis.call('HLEN', KEYS[2])
+if n > 2 * redis.call('ZCARD', KEYS[1]) + 64 and n >= tonumber(redis.call('HGET', KEYS[2], '') or '0') then
   local all = redis.call('HGETALL', KEYS[2])
   local cutoff = tonumber(ARGV[6]) - 60000
   for i = 1, #all, 2 do
-    if tonumber(string.match(all[i+1], ':(%d+)$')) < cutoff and not redis.call('ZSCORE', KEYS[1], all[i]) then
+    if all[i] ~= '' and tonumber(string.match(all[i+1], ':(%d+)$')) < cutoff and not redis.call('ZSCORE', KEYS[1], all[i]) then
       redis.call('HDEL', KEYS[2], all[i])
     end
   end
+  -- the next sweep once the versions have doubled: each costs no more than
+  -- the operations since the last, so emptying a room stays linear
+  redis.call('HSET', KEYS[2], '', 2 * redis.call('HLEN', KEYS[2]))
 end
 return 1`)
 )

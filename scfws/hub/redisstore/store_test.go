@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -103,18 +102,3 @@ func TestRedisDown(t *testing.T) {
 type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
-
-// TestConformanceMiniredis runs the suite on miniredis too, whatever
-// TestMain started: its Lua and expiry differ from redis-server's.
-func TestConformanceMiniredis(t *testing.T) {
-	mr, err := redistest.StartMini(io.Discard)
-	require.NoError(t, err)
-	t.Cleanup(mr.Close)
-	hubtest.TestStore(t, func(t *testing.T, ttl time.Duration) hub.Store {
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr})
-		t.Cleanup(func() { _ = rdb.Close() })
-		s, err := redisstore.New(rdb, &redisstore.Options{Prefix: fmt.Sprintf("m%d", prefixes.Add(1)), TTL: ttl})
-		require.NoError(t, err)
-		return s
-	})
-}
