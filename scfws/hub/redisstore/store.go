@@ -239,22 +239,62 @@ func (s *Store) Leave(ctx context.Context, id, room string) error {
 	return nil
 }
 
-// Members implements [hub.Store]; it also prunes expired members.
+// Members implements [hub.Store]; it also prunes expired members. A member
+// is listed only when its connection says it is in the room: an index
+// entry left by a step that failed (Redis down between a connection's step
+// and its index's) is never returned, and expires.
 func (s *Store) Members(ctx context.Context, room string) ([]string, error) {
 	ids, err := s.live(ctx, s.roomKey(room))
+	if err == nil {
+		ids, err = s.confirmed(ctx, ids, func(p redis.Pipeliner, id string) redis.Cmder {
+			return p.SIsMember(ctx, s.roomsKey(id), room)
+		}, func(c redis.Cmder) bool { return c.(*redis.BoolCmd).Val() })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: members of %q: %w", room, err)
 	}
 	return ids, nil
 }
 
-// UserConns implements [hub.Store]; it also prunes expired connections.
+// UserConns implements [hub.Store]; it also prunes expired connections,
+// and lists only those whose connection names the user (see Members).
 func (s *Store) UserConns(ctx context.Context, userID string) ([]string, error) {
 	ids, err := s.live(ctx, s.userKey(userID))
+	if err == nil {
+		ids, err = s.confirmed(ctx, ids, func(p redis.Pipeliner, id string) redis.Cmder {
+			return p.HGet(ctx, s.connKey(id), "user")
+		}, func(c redis.Cmder) bool { return c.(*redis.StringCmd).Val() == userID })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: connections of user %q: %w", userID, err)
 	}
 	return ids, nil
+}
+
+// confirmed keeps the ids whose connection confirms the index (ok of the
+// answer to check), asking all in one pipeline.
+func (s *Store) confirmed(ctx context.Context, ids []string, check func(redis.Pipeliner, string) redis.Cmder,
+	ok func(redis.Cmder) bool) ([]string, error) {
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	cmds := make([]redis.Cmder, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = check(p, id)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := ids[:0]
+	for i, id := range ids {
+		if cmds[i].Err() == nil && ok(cmds[i]) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // live returns the members of a sorted set whose expiry is in the future,

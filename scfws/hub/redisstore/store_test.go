@@ -2,8 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,3 +104,77 @@ func TestRedisDown(t *testing.T) {
 type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
+
+// failIndex fails the index step (the pipeline after a connection's own
+// step) while armed: as if Redis went away between the two.
+type failIndex struct{ armed atomic.Bool }
+
+func (f *failIndex) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failIndex) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if f.fails(cmd) {
+			return errors.New("injected: connection lost")
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failIndex) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if slices.ContainsFunc(cmds, f.fails) {
+			for _, c := range cmds {
+				c.SetErr(errors.New("injected: connection lost"))
+			}
+			return errors.New("injected: connection lost")
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// fails: armed, and cmd is the index script (EVAL/EVALSHA sha n key…) on a
+// room's or user's keys.
+func (f *failIndex) fails(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if !f.armed.Load() || !strings.HasPrefix(strings.ToLower(cmd.Name()), "eval") || len(args) < 4 {
+		return false
+	}
+	key := fmt.Sprint(args[3])
+	return strings.Contains(key, ":room:{") || strings.Contains(key, ":user:{")
+}
+
+// TestFailedStepConverges: when the index step of Remove or Add fails, the
+// call says so, a retry converges, and reads never list a connection that
+// is gone, or under a user it no longer has.
+func TestFailedStepConverges(t *testing.T) {
+	s, rdb := newStore(t, time.Hour)
+	hook := &failIndex{}
+	rdb.AddHook(hook)
+	ctx := context.Background()
+	require.NoError(t, s.Add(ctx, hub.Conn{ID: "c1", UserID: "ann"}))
+	require.NoError(t, s.Join(ctx, "c1", "lobby"))
+
+	hook.armed.Store(true)
+	require.Error(t, s.Remove(ctx, "c1"), "the index step failed")
+	hook.armed.Store(false)
+	assert.Empty(t, must(s.Members(ctx, "lobby")), "the gone connection is not listed")
+	assert.Empty(t, must(s.UserConns(ctx, "ann")))
+	err := s.Remove(ctx, "c1")
+	require.ErrorIs(t, err, hub.ErrNotFound, "a retry finds it gone")
+	assert.Empty(t, must(s.Members(ctx, "lobby")))
+
+	require.NoError(t, s.Add(ctx, hub.Conn{ID: "c2", UserID: "ann"}))
+	hook.armed.Store(true)
+	require.Error(t, s.Add(ctx, hub.Conn{ID: "c2", UserID: "bob"}), "moved to bob, the index step failed")
+	hook.armed.Store(false)
+	assert.Empty(t, must(s.UserConns(ctx, "ann")), "not listed under the user it no longer has")
+	require.NoError(t, s.Add(ctx, hub.Conn{ID: "c2", UserID: "bob"}), "the retry")
+	assert.Equal(t, []string{"c2"}, must(s.UserConns(ctx, "bob")))
+	assert.Empty(t, must(s.UserConns(ctx, "ann")))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
