@@ -16,6 +16,22 @@ func SysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
+// isolatedAttrs are SysProcAttr with a PID namespace of the child's own
+// (as root; else in a user namespace too, mapping this user): when the
+// child dies — killed with us by the parent-death signal — the kernel kills
+// every process it started, even those that left its process group. The
+// second is the fallback where namespaces are not allowed.
+func isolatedAttrs() []*syscall.SysProcAttr {
+	pidns := SysProcAttr()
+	pidns.Cloneflags = syscall.CLONE_NEWPID
+	if os.Geteuid() != 0 {
+		pidns.Cloneflags |= syscall.CLONE_NEWUSER
+		pidns.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+		pidns.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
+	}
+	return []*syscall.SysProcAttr{pidns, SysProcAttr()}
+}
+
 // KillGroup kills the child and whatever it started.
 func KillGroup(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

@@ -9,6 +9,8 @@ import (
 
 func SysProcAttr() *syscall.SysProcAttr { return nil }
 
+func isolatedAttrs() []*syscall.SysProcAttr { return []*syscall.SysProcAttr{nil} }
+
 func KillGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
 // listensOn cannot be checked here.

@@ -56,11 +56,17 @@ func (p *Process) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.path)
-	cmd.Env = append(append(os.Environ(), p.env...), "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = p.output, p.output
-	cmd.SysProcAttr = SysProcAttr() // its own process group, killed with us where the system can
-	if err := cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	for _, attr := range isolatedAttrs() { // its own process group (and PID namespace), killed with us where the system can
+		cmd = exec.Command(p.path)
+		cmd.Env = append(append(os.Environ(), p.env...), "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
+		cmd.Stdout, cmd.Stderr = p.output, p.output
+		cmd.SysProcAttr = attr
+		if err = cmd.Start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("scfrpc: start %s: %w", p.path, err)
 	}
 	exited := make(chan struct{})

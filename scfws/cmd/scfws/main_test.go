@@ -193,12 +193,15 @@ func TestLocalMissingBinary(t *testing.T) {
 }
 
 // TestLocalKilledLeavesNoFunction: scfws local killed with SIGKILL takes
-// its function binaries with it (Linux: parent-death signal).
+// its function binaries with it (Linux: parent-death signal), and what they
+// started, even in a session of its own (PID namespace).
 func TestLocalKilledLeavesNoFunction(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the parent-death signal is Linux's")
 	}
-	cmd := exec.Command(buildBin(t, "."), "local", "-addr", "127.0.0.1:0", "-router", buildBin(t, "../../../examples/echo"))
+	marker := fmt.Sprintf("777.%d", time.Now().UnixNano()%1000000) // sleep's argument, to find it
+	cmd := exec.Command(buildBin(t, "."), "local", "-addr", "127.0.0.1:0", "-router", buildBin(t, "../../../internal/scfrpc/testdata/fn"))
+	cmd.Env = append(os.Environ(), "FN_SPAWN="+marker)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -219,6 +222,20 @@ func TestLocalKilledLeavesNoFunction(t *testing.T) {
 		}
 		return true
 	}, 10*time.Second, 20*time.Millisecond, "function processes %v outlived scfws local", children)
+	assert.Eventually(t, func() bool { return !running("sleep\x00" + marker) }, 10*time.Second, 20*time.Millisecond,
+		"the process the function started outlived scfws local")
+}
+
+// running reports whether a process's command line (NUL-separated) is cmdline.
+func running(cmdline string) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.TrimRight(string(b), "\x00") == cmdline {
+			return true
+		}
+	}
+	return false
 }
 
 // childrenOf lists the processes whose parent is pid, from /proc.
