@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/scfws/scfws-go/scfws/emulator"
@@ -36,7 +38,13 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("local: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("local: unexpected argument %q: give a function binary with -router %s "+
+			"(one binary serving all three functions), or -register and -transmission", fs.Arg(0), fs.Arg(0))
+	}
+	for _, bin := range []string{*router, *register, *transmission, *cleanup} {
+		if err := checkBinary(bin); err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
 	}
 	var fns emulator.Functions
 	switch {
@@ -62,6 +70,9 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ApplyExtensions: *applyExt,
 		Logger:          slog.New(slog.NewTextHandler(stderr, nil)), LogData: *verbose,
 	})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another program (another scfws local?) listens there: choose another address, e.g. -addr 127.0.0.1:9090", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -75,4 +86,22 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// checkBinary says what is wrong with a function binary given ("" is none):
+// missing, or a folder — a Go package to build first.
+func checkBinary(path string) error {
+	if path == "" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("function binary %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("%s is a folder, not a binary: build it first (go build -o /tmp/app %s) and give the binary (-router /tmp/app)", path, path)
+	case st.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not executable (chmod +x %s)", path, path)
+	}
+	return nil
 }

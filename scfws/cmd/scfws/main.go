@@ -14,10 +14,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "scfws:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp): // help asked for is no failure
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the usage is printed
+	default:
+		fmt.Fprintln(os.Stderr, "scfws:", err)
 		os.Exit(2)
 	}
 }
@@ -30,10 +33,13 @@ const usage = `usage:
   scfws fakecloud
 run "scfws COMMAND -h" for the flags`
 
+// errUsage: no command was given (the usage is printed).
+var errUsage = errors.New("usage")
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	switch args[0] {
 	case "local":

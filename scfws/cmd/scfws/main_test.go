@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,4 +277,27 @@ func procStat(pid int) (state string, ppid int, ok bool) {
 	}
 	ppid, err = strconv.Atoi(fields[1])
 	return fields[0], ppid, err == nil
+}
+
+// TestNewcomerMessages: what a newcomer gets wrong first is answered with
+// what to do, and help is no failure.
+func TestNewcomerMessages(t *testing.T) {
+	ctx := context.Background()
+	err := run(ctx, []string{"local", "-addr", "127.0.0.1:0", "-router", "../../../examples/echo"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "is a folder, not a binary: build it first")
+	err = run(ctx, []string{"local", "-addr", "127.0.0.1:0", "/bin/true"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "-router /bin/true")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	err = run(ctx, []string{"local", "-addr", l.Addr().String(), "-router", "/bin/true"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "-addr 127.0.0.1:9090")
+
+	bin := buildBin(t, ".")
+	for args, want := range map[string]int{"-h": 0, "package -h": 0, "local -h": 0, "deploy -h": 0, "": 2, "bogus": 2} {
+		cmd := exec.Command(bin, strings.Fields(args)...)
+		_ = cmd.Run()
+		assert.Equal(t, want, cmd.ProcessState.ExitCode(), "scfws %s", args)
+	}
 }
