@@ -26,6 +26,7 @@ import (
 //	                 {"type":"notice","room":…,"text":…,"members":n}   joins and leaves
 //	                 {"type":"private","from":…,"to":…,"text":…}  to bob, and back to the sender
 //	                 {"type":"who","room":…,"nicks":[…],"members":n}
+//	                 {"type":"kicked","room":…,"from":…,"text":…}  to the one kicked, before the close
 //	                 {"type":"error","text":…}
 //
 // Binary frames are echoed back to the sender as binary.

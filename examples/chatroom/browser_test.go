@@ -56,8 +56,14 @@ func twoTabs(t *testing.T, a, b place) {
 		bob.screenshot(path)
 	}
 
+	alice.say("/dance")
+	alice.waitFor(`document.getElementById("log").innerText.includes("unknown command /dance")`)
+	bob.waitFor(`!document.getElementById("log").innerText.includes("/dance")`)
+
 	alice.say("/kick bob")
 	bob.waitFor(`document.getElementById("status").dataset.state !== "open"`)
+	bob.waitFor(`document.getElementById("status").textContent.includes("kicked from lobby by alice") && ` +
+		`document.getElementById("room").textContent === ""`)
 	alice.waitFor(`document.getElementById("log").innerText.includes("bob was kicked by alice") && ` +
 		`document.getElementById("who").textContent === "here: alice" && document.getElementById("room").textContent.includes("· 1 here")`)
 }

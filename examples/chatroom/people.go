@@ -21,12 +21,18 @@ func (c *chat) kick(ctx context.Context, id, nick string) error {
 	if len(ids) == 0 {
 		return c.tell(ctx, id, serverMsg{Type: "error", Text: fmt.Sprintf("nobody called %q in %s", nick, room)})
 	}
+	by := c.nick(ctx, id)
 	for _, m := range ids {
+		// told first: a connection's pushes arrive in order, the closing last
+		if err := c.ignoreGone(ctx, c.tell(ctx, m, serverMsg{Type: "kicked", Room: room, From: by,
+			Text: "you were kicked from " + room + " by " + by})); err != nil {
+			return err
+		}
 		if err := c.ignoreGone(ctx, c.hub.Disconnect(ctx, m)); err != nil {
 			return err
 		}
 	}
-	return c.notice(ctx, room, nick+" was kicked by "+c.nick(ctx, id))
+	return c.notice(ctx, room, nick+" was kicked by "+by)
 }
 
 // inRoom lists the connections called nick in the sender's room, and the
