@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
+	"github.com/scfws/scfws-go/internal/testnote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,6 +134,7 @@ func chromium(t *testing.T) string {
 	if os.Getenv("CI") != "" {
 		t.Fatal("no chromium on PATH: .ci/run installs it")
 	}
+	testnote.Say(io.Discard, "examples/chatroom: browser tests skipped: no chromium on PATH (apt-get install chromium)")
 	t.Skip("no chromium on PATH (apt-get install chromium)")
 	return ""
 }

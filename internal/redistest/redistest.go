@@ -15,6 +15,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/scfws/scfws-go/internal/testnote"
 )
 
 // Server is a running Redis for tests.
@@ -76,7 +77,7 @@ func startMini(log io.Writer) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(log, "redistest: redis-server is not on PATH; using miniredis instead (install redis-server to test against the real server)")
+	testnote.Say(log, "redistest: redis-server is not on PATH; using miniredis instead (install redis-server to test against the real server)")
 	done := make(chan struct{})
 	go func() {
 		last := time.Now()
