@@ -11,7 +11,25 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/scfws/scfws-go/internal/wire"
 )
+
+// encodedPush is a push body without its connection ID (internal/wire),
+// encoded once for a Broadcast, with the message as given (for an
+// in-process gateway and the log).
+type encodedPush struct {
+	wire.Encoded
+	msg Message
+}
+
+func encodePush(a Action, m Message) (encodedPush, error) {
+	e, err := wire.Encode(string(a), string(m.DataType), m.Data)
+	if err != nil {
+		return encodedPush{}, fmt.Errorf("scfws: %w", err)
+	}
+	return encodedPush{Encoded: e, msg: m}, nil
+}
 
 // push sends one body, retrying only what never reached the gateway.
 func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedPush) error {
