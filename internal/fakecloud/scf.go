@@ -112,6 +112,27 @@ func decode(body []byte, v any, required ...string) *apiError {
 	return nil
 }
 
+// named is a request that names a function.
+type named interface {
+	names() (namespace, name string)
+}
+
+func (q *functionQuery) names() (string, string)  { return q.Namespace, q.FunctionName }
+func (c *functionConfig) names() (string, string) { return c.Namespace, c.FunctionName }
+func (u *updateCode) names() (string, string)     { return u.Namespace, u.FunctionName }
+func (q *triggerQuery) names() (string, string)   { return q.Namespace, q.FunctionName }
+func (t *triggerRequest) names() (string, string) { return t.Namespace, t.FunctionName }
+
+// target decodes body into req (its required fields present) and finds
+// the function it names.
+func (s *Server) target(region string, body []byte, req named, required ...string) (*function, *apiError) {
+	if e := decode(body, req, required...); e != nil {
+		return nil, e
+	}
+	ns, name := req.names()
+	return s.find(region, ns, name)
+}
+
 func (s *Server) find(region, namespace, name string) (*function, *apiError) {
 	if namespace == "" {
 		namespace = "default"
@@ -125,10 +146,7 @@ func (s *Server) find(region, namespace, name string) (*function, *apiError) {
 
 func getFunction(s *Server, region string, body []byte) (any, *apiError) {
 	var q functionQuery
-	if e := decode(body, &q, "FunctionName"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, q.Namespace, q.FunctionName)
+	f, e := s.target(region, body, &q, "FunctionName")
 	if e != nil {
 		return nil, e
 	}
@@ -260,10 +278,7 @@ func createFunction(s *Server, region string, body []byte) (any, *apiError) {
 
 func updateFunctionCode(s *Server, region string, body []byte) (any, *apiError) {
 	var u updateCode
-	if e := decode(body, &u, "FunctionName"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, u.Namespace, u.FunctionName)
+	f, e := s.target(region, body, &u, "FunctionName")
 	if e != nil {
 		return nil, e
 	}
@@ -331,10 +346,7 @@ func updateFunctionConfiguration(s *Server, region string, body []byte) (any, *a
 
 func deleteFunction(s *Server, region string, body []byte) (any, *apiError) {
 	var q functionQuery
-	if e := decode(body, &q, "FunctionName"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, q.Namespace, q.FunctionName)
+	f, e := s.target(region, body, &q, "FunctionName")
 	if e != nil {
 		return nil, e
 	}
@@ -347,10 +359,7 @@ func deleteFunction(s *Server, region string, body []byte) (any, *apiError) {
 
 func listTriggers(s *Server, region string, body []byte) (any, *apiError) {
 	var q triggerQuery
-	if e := decode(body, &q, "FunctionName"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, q.Namespace, q.FunctionName)
+	f, e := s.target(region, body, &q, "FunctionName")
 	if e != nil {
 		return nil, e
 	}
@@ -363,10 +372,7 @@ func listTriggers(s *Server, region string, body []byte) (any, *apiError) {
 
 func createTrigger(s *Server, region string, body []byte) (any, *apiError) {
 	var t triggerRequest
-	if e := decode(body, &t, "FunctionName", "TriggerName", "Type"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, t.Namespace, t.FunctionName)
+	f, e := s.target(region, body, &t, "FunctionName", "TriggerName", "Type")
 	if e != nil {
 		return nil, e
 	}
@@ -405,10 +411,7 @@ func createTrigger(s *Server, region string, body []byte) (any, *apiError) {
 
 func deleteTrigger(s *Server, region string, body []byte) (any, *apiError) {
 	var t triggerRequest
-	if e := decode(body, &t, "FunctionName", "TriggerName", "Type"); e != nil {
-		return nil, e
-	}
-	f, e := s.find(region, t.Namespace, t.FunctionName)
+	f, e := s.target(region, body, &t, "FunctionName", "TriggerName", "Type")
 	if e != nil {
 		return nil, e
 	}
