@@ -40,6 +40,7 @@ type conn struct {
 	// when the queue becomes non-empty, so an idle connection has none)
 	mu      sync.Mutex
 	queue   []outgoing
+	queued  int64 // bytes in queue
 	writing bool
 	gone    bool
 }
@@ -89,13 +90,14 @@ func (c *conn) send(m outgoing) error {
 		c.mu.Unlock()
 		return errGone
 	}
-	if q := c.s.opts.SendQueue; q > 0 && len(c.queue) >= q {
+	if q := c.s.opts.MaxQueued; q > 0 && len(c.queue) > 0 && c.queued+int64(len(m.data)) > q {
 		c.gone = true
 		c.mu.Unlock()
 		c.close(websocket.StatusPolicyViolation, "send queue full: reading too slowly")
 		return errOverflow
 	}
 	c.queue = append(c.queue, m)
+	c.queued += int64(len(m.data))
 	if m.code != 0 {
 		c.gone = true // nothing after a close
 	}
@@ -114,13 +116,14 @@ func (c *conn) drain() {
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || !ok {
-			c.queue, c.writing = nil, false
+			c.queue, c.queued, c.writing = nil, 0, false
 			c.mu.Unlock()
 			return
 		}
 		m := c.queue[0]
 		c.queue[0] = outgoing{}
 		c.queue = c.queue[1:]
+		c.queued -= int64(len(m.data))
 		c.mu.Unlock()
 		if m.code != 0 {
 			c.byServer.Store(true)

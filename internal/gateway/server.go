@@ -66,9 +66,10 @@ type Options struct {
 	// with 1008. 0: no bound.
 	MaxMessagesPerSecond float64
 	MaxBytesPerSecond    float64
-	// SendQueue bounds the messages waiting to be written to one client; a
-	// client whose queue is full reads too slowly and is closed with 1008.
-	SendQueue int
+	// MaxQueued bounds the bytes of the messages waiting to be written to
+	// one client (one message is always taken); a client whose queue is full
+	// reads too slowly and is closed with 1008.
+	MaxQueued int64
 
 	// CleanupOnServerClose invokes cleanup for closes this side starts too.
 	CleanupOnServerClose bool

@@ -85,7 +85,7 @@
 //	400 {"errNo":1002,"errMsg":"malformed push"}        not a push body
 //	400 {"errNo":1004,"errMsg":"invalid binary data"}   binary data not standard base64
 //	413 {"errNo":1005,"errMsg":"push too large"}        data over MaxMessageSize
-//	502 {"errNo":1006,"errMsg":"delivery failed: …"}    1,024 messages wait for the client: it reads too slowly, and is closed (1008)
+//	502 {"errNo":1006,"errMsg":"delivery failed: …"}    4 × MaxMessageSize of messages wait for the client: it reads too slowly, and is closed (1008)
 //
 // What the real gateway answers for an unknown connection is not
 // documented: 404 with errNo 1001 is the emulator's choice.

@@ -19,7 +19,6 @@ const (
 	defaultInvokeTimeout  = 3 * time.Second
 	defaultMaxConnections = 10000
 	defaultMaxMessageSize = 6 << 20 // SCF's synchronous request limit
-	defaultSendQueue      = 1024
 )
 
 // Options configures a Server. A nil *Options means the zero value, whose
@@ -129,7 +128,7 @@ func NewUnstartedServer(opts *Options) (*Server, error) {
 	g, err := gateway.Listen(gateway.Options{
 		Addr: o.Addr, Path: o.Path, PushPath: o.PushPath, Handler: o.Handler, ServiceID: "service-local",
 		InvokeTimeout: o.InvokeTimeout, MaxConnections: o.MaxConnections, MaxMessageSize: o.MaxMessageSize,
-		IdleTimeout: o.IdleTimeout, IdleCode: websocket.StatusGoingAway, SendQueue: defaultSendQueue,
+		IdleTimeout: o.IdleTimeout, IdleCode: websocket.StatusGoingAway, MaxQueued: 4 * o.MaxMessageSize,
 		CleanupOnServerClose: o.CleanupOnServerClose, ShutdownCode: websocket.StatusGoingAway,
 		EnvAtStart: o.EnvAtStart, KeepClientOnFailedPush: o.KeepClientOnFailedPush,
 		ApplyExtensions: o.ApplyExtensions, Logger: o.Logger, LogData: o.LogData, LogPrefix: "emulator",

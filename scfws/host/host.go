@@ -25,7 +25,7 @@ const (
 	defaultMaxMessageSize  = 256 << 10
 	defaultMessagesPerSec  = 10
 	defaultBytesPerSec     = 128 << 10
-	defaultSendQueue       = 256
+	defaultMaxQueued       = 1 << 20
 	defaultMaxConnections  = 10000
 	defaultInvokeTimeout   = 3 * time.Second
 	defaultHeartbeat       = 5 * time.Second
@@ -64,10 +64,11 @@ type Options struct {
 	MaxMessagesPerSecond float64
 	// MaxBytesPerSecond likewise bounds each client's bytes. 0: 128 KB.
 	MaxBytesPerSecond float64
-	// SendQueue bounds the messages waiting to be written to one client; a
-	// client whose queue is full reads too slowly and is closed with 1008
-	// (the push that found it full is refused). 0: 256.
-	SendQueue int
+	// MaxQueued bounds the bytes waiting to be written to one client (one
+	// message is always taken, whatever its size); a client whose queue is
+	// full reads too slowly and is closed with 1008 (the push that found it
+	// full is refused). 0: 1 MB.
+	MaxQueued int64
 	// MaxConnections bounds the connections of this process; a handshake
 	// over it is refused with 503. 0: 10,000.
 	MaxConnections int
@@ -146,7 +147,7 @@ func New(opts *Options) (*Server, error) {
 		MaxLifetime:          orDefault(o.MaxLifetime, defaultMaxLifetime),
 		MaxMessagesPerSecond: orDefault(o.MaxMessagesPerSecond, defaultMessagesPerSec),
 		MaxBytesPerSecond:    orDefault(o.MaxBytesPerSecond, defaultBytesPerSec),
-		SendQueue:            int(orDefault(int64(o.SendQueue), defaultSendQueue)),
+		MaxQueued:            orDefault(o.MaxQueued, defaultMaxQueued),
 		CleanupOnServerClose: true, CloseOnFailure: true, ShutdownCode: websocket.StatusGoingAway,
 		KeepClientOnFailedPush: true, ApplyExtensions: true,
 		Logger: o.Logger, LogData: o.LogData, LogPrefix: "host",

@@ -279,7 +279,7 @@ func TestLifetimeHeartbeatAndShutdown(t *testing.T) {
 // is closed, and the pushes past its queue are refused; memory stays
 // bounded by the queue.
 func TestSlowReaderIsClosed(t *testing.T) {
-	s, a := start(t, &host.Options{SendQueue: 8, MaxMessagesPerSecond: -1}, nil)
+	s, a := start(t, &host.Options{MaxQueued: 1 << 20, MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1}, nil)
 	c := dial(t, s.URL())
 	id := a.lastRegister().ConnectionID()
 	big := scfws.Text(strings.Repeat("y", 200<<10))
