@@ -83,7 +83,8 @@ func (c *conn) conn(ctx context.Context) (*websocket.Conn, bool) {
 }
 
 // send queues m for the client, in order; errOverflow (the client is then
-// closed) when Options.SendQueue are waiting, errGone when it has ended.
+// closed) when Options.MaxQueued bytes would be waiting, errGone when it
+// has ended.
 func (c *conn) send(m outgoing) error {
 	c.mu.Lock()
 	if c.gone || c.ctx.Err() != nil {
