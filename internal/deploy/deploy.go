@@ -325,36 +325,47 @@ func (d *Deployer) get(ctx context.Context, cfg Config) (*Function, error) {
 // settle waits, bounded, until the function leaves the transient status
 // it was put in; a Failed status is an error with its reasons.
 func (d *Deployer) settle(ctx context.Context, cfg Config, transient string) error {
-	wait, poll := d.Wait, d.Poll
+	return d.poll(ctx, cfg, func(fn *Function, waited time.Duration) (bool, error) {
+		switch {
+		case fn == nil:
+			return true, fmt.Errorf("function %s disappeared while %s", cfg.Name, transient)
+		case fn.Status == "Active":
+			d.Step("%s: Active after %.1f s", cfg.Name, waited.Seconds())
+			return true, nil
+		case failed(fn) != nil:
+			return true, fmt.Errorf("function %s: %w", cfg.Name, failed(fn))
+		}
+		return false, nil
+	})
+}
+
+// poll calls GetFunction until done says so (fn is nil once the function is
+// gone), at most Deployer.Wait; past it, the error says the function is
+// still in its status and that nothing is left half-made.
+func (d *Deployer) poll(ctx context.Context, cfg Config, done func(fn *Function, waited time.Duration) (bool, error)) error {
+	wait, interval := d.Wait, d.Poll
 	if wait == 0 {
 		wait = 5 * time.Minute
 	}
-	if poll == 0 {
-		poll = 500 * time.Millisecond
+	if interval == 0 {
+		interval = 500 * time.Millisecond
 	}
-	start := time.Now()
-	for {
+	for start := time.Now(); ; {
 		fn, err := d.get(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		if fn == nil {
-			return fmt.Errorf("function %s disappeared while %s", cfg.Name, transient)
+		if ok, err := done(fn, time.Since(start)); ok {
+			return err
 		}
-		switch {
-		case fn.Status == "Active":
-			d.Step("%s: Active after %.1f s", cfg.Name, time.Since(start).Seconds())
-			return nil
-		case failed(fn) != nil:
-			return fmt.Errorf("function %s: %w", cfg.Name, failed(fn))
-		case time.Since(start) > wait:
+		if time.Since(start) > wait {
 			return fmt.Errorf("function %s is still %s after %s: try again later (nothing is left half-made: "+
-				"the function stays as the API shows it; scfws deploy -plan says what would still change)", cfg.Name, fn.Status, wait)
+				"the function stays as the API shows it; -plan says what a deploy would still change)", cfg.Name, fn.Status, wait)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(poll):
+		case <-time.After(interval):
 		}
 	}
 }
@@ -425,26 +436,10 @@ func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
 	if err := d.API.Call(ctx, "DeleteFunction", &functionRef{FunctionName: cfg.Name, Namespace: cfg.Namespace}, nil); err != nil {
 		return err
 	}
-	wait := d.Wait
-	if wait == 0 {
-		wait = 5 * time.Minute
-	}
-	for start := time.Now(); ; {
-		fn, err := d.get(ctx, cfg)
-		if err != nil {
-			return err
-		}
+	return d.poll(ctx, cfg, func(fn *Function, _ time.Duration) (bool, error) {
 		if fn == nil {
 			d.Step("function %s is gone", cfg.Name)
-			return nil
 		}
-		if time.Since(start) > wait {
-			return fmt.Errorf("function %s is still %s after %s", cfg.Name, fn.Status, wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(max(d.Poll, 100*time.Millisecond)):
-		}
-	}
+		return fn == nil, nil
+	})
 }

@@ -118,9 +118,9 @@ func (s *Server) logEvent(a scfws.Action, id string, start time.Time, err error,
 	s.log.Info(s.opts.LogPrefix+": event", attrs...)
 }
 
-// NewConnectionID returns a connection ID shaped like the gateway's: 16
+// newConnectionID returns a connection ID shaped like the gateway's: 16
 // random bytes in standard base64 (24 characters).
-func NewConnectionID() string {
+func newConnectionID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return base64.StdEncoding.EncodeToString(b[:])

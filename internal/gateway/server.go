@@ -117,7 +117,7 @@ func Listen(opts Options) (*Server, error) {
 		o.Path = "/" + o.Path
 	}
 	if o.NewConnectionID == nil {
-		o.NewConnectionID = NewConnectionID
+		o.NewConnectionID = newConnectionID
 	}
 	if o.IdleCode == 0 {
 		o.IdleCode = websocket.StatusGoingAway
