@@ -60,7 +60,9 @@ func twoTabs(t *testing.T, a, b place) {
 
 	alice.say("/dance")
 	alice.waitFor(`document.getElementById("log").innerText.includes("unknown command /dance")`)
-	bob.waitFor(`!document.getElementById("log").innerText.includes("/dance")`)
+	alice.say("after the dance")
+	bob.waitFor(`document.getElementById("log").innerText.includes("alice: after the dance")`) // later than /dance would be
+	assert.NotContains(t, bob.evalString(`document.getElementById("log").innerText`), "/dance", "an unknown command is not posted")
 
 	alice.say("/kick bob")
 	bob.waitFor(`document.getElementById("status").dataset.state !== "open"`)
