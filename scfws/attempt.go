@@ -101,11 +101,21 @@ func (c *PushClient) attempt(ctx context.Context, pushURL, connectionID string, 
 
 // deliver hands one push to the in-process gateway, with attempt's answers.
 func (c *PushClient) deliver(ctx context.Context, pushURL, connectionID string, enc encodedPush) (int, *PushError, bool) {
-	status, answer, err := c.direct.DeliverPush(ctx, pushURL, connectionID, enc.Closing, string(enc.msg.DataType), enc.msg.Data)
-	if err != nil {
-		return 0, transportError(ctx, connectionID, err), isDialFailure(err) && ctx.Err() == nil
-	}
-	return status, classify(connectionID, status, answer), false
+	var (
+		status int
+		perr   *PushError
+		retry  bool
+	)
+	c.direct.DeliverPush(ctx, pushURL, []string{connectionID}, enc.Closing, string(enc.msg.DataType), enc.msg.Data,
+		func(id string, s int, answer []byte, err error) {
+			status = s
+			if err != nil {
+				perr, retry = transportError(ctx, id, err), isDialFailure(err) && ctx.Err() == nil
+				return
+			}
+			perr = classify(id, s, answer)
+		})
+	return status, perr, retry
 }
 
 // transportError is a request that got no answer.

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/scfws/scfws-go/internal/fanout"
 )
 
 // Broadcast pushes m to every connection in connectionIDs, one request per
 // distinct ID, with at most PushOptions.Concurrency in flight; each push is
-// as [PushClient.Send]. It returns nil when all succeeded, else a
+// as [PushClient.Send]. On package host the whole broadcast is handed over
+// at once: one Redis command per instance that holds some of the
+// connections, the message's bytes once in each. It returns nil when all succeeded, else a
 // *BroadcastError listing every failed ID. Once ctx ends it starts no
 // further push; the IDs it did not reach fail with ctx's error. An invalid
 // Message is an error before any request.
@@ -35,6 +38,20 @@ func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, m Me
 		failed[id] = err
 		mu.Unlock()
 	}
+	if c.direct != nil {
+		c.deliverMany(ctx, ids, enc, fail)
+	} else {
+		c.pushEach(ctx, ids, enc, fail)
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &BroadcastError{Failed: failed, Sent: len(ids) - len(failed)}
+}
+
+// pushEach sends one request per ID, at most PushOptions.Concurrency at
+// once.
+func (c *PushClient) pushEach(ctx context.Context, ids []string, enc encodedPush, fail func(string, error)) {
 	for _, id := range fanout.Each(ctx, c.opts.Concurrency, ids, func(id string) {
 		if err := c.push(ctx, id, enc); err != nil {
 			fail(id, err)
@@ -42,10 +59,39 @@ func (c *PushClient) Broadcast(ctx context.Context, connectionIDs []string, m Me
 	}) { // ctx ended before these were tried
 		fail(id, &PushError{ConnectionID: id, Err: transportError(ctx, id, ctx.Err()).Err})
 	}
-	if len(failed) == 0 {
-		return nil
+}
+
+// deliverMany hands the whole broadcast to the in-process gateway at once
+// (package host: one Redis command per instance, whatever the number of
+// connections), within PushOptions.Timeout; each answer is classified as
+// a push's.
+func (c *PushClient) deliverMany(ctx context.Context, ids []string, enc encodedPush, fail func(string, error)) {
+	start := time.Now()
+	pushURL, err := c.resolve(ctx)
+	if err != nil {
+		for _, id := range ids {
+			fail(id, &PushError{ConnectionID: id, Err: fmt.Errorf("%w: %w", ErrPushUnavailable, err)})
+		}
+		return
 	}
-	return &BroadcastError{Failed: failed, Sent: len(ids) - len(failed)}
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.Timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	c.direct.DeliverPush(ctx, pushURL, ids, enc.Closing, string(enc.msg.DataType), enc.msg.Data,
+		func(id string, status int, answer []byte, err error) {
+			var perr *PushError
+			if err != nil {
+				perr = transportError(ctx, id, err)
+			} else {
+				perr = classify(id, status, answer)
+			}
+			c.log(ctx, id, enc, status, perr, 1, time.Since(start))
+			if perr != nil {
+				fail(id, perr)
+			}
+		})
 }
 
 // unique returns ids without repeats, in first-seen order.

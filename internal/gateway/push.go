@@ -22,12 +22,36 @@ type Answer struct {
 }
 
 // PushFrom reads a push body from r and delivers it as [Server.Push].
-func (s *Server) PushFrom(ctx context.Context, r io.Reader, forward bool) (Answer, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, s.maxPushBody()+1))
-	if err != nil {
-		return Answer{Answer: wire.Malformed}, nil
+func (s *Server) PushFrom(r io.Reader) Answer {
+	p, a := s.ReadPush(r)
+	if a.ErrNo != 0 {
+		return a
 	}
-	return s.Push(ctx, raw, forward)
+	m, a := s.Message(p)
+	if a.ErrNo != 0 {
+		return a
+	}
+	a, _ = s.Queue(p.ConnectionID, m)
+	return a
+}
+
+// ReadPush reads and decodes a push body from r, bounded by what a message
+// of MaxMessageSize can take (each byte escaped to at most 6 in JSON;
+// base64's 4/3 is less; and the object around it); a body it refuses has
+// the answer's ErrNo ≠ 0.
+func (s *Server) ReadPush(r io.Reader) (wire.Push, Answer) {
+	raw, err := io.ReadAll(io.LimitReader(r, s.maxPushBody()+1))
+	switch {
+	case err != nil:
+		return wire.Push{}, Answer{Answer: wire.Malformed}
+	case int64(len(raw)) > s.maxPushBody():
+		return wire.Push{}, Answer{Answer: wire.TooLarge}
+	}
+	p, err := wire.Decode(raw)
+	if err != nil {
+		return wire.Push{}, Answer{Answer: wire.Malformed}
+	}
+	return p, Answer{Answer: wire.Answer{Status: http.StatusOK}}
 }
 
 func (s *Server) maxPushBody() int64 { return s.opts.MaxMessageSize*6 + 4096 }
@@ -38,7 +62,7 @@ func (s *Server) servePush(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(start.Add(pushReadTimeout))
 	a := Answer{Answer: wire.Answer{Status: http.StatusMethodNotAllowed, ErrNo: wire.Malformed.ErrNo, ErrMsg: "malformed push: use POST"}}
 	if r.Method == http.MethodPost {
-		a, _ = s.PushFrom(r.Context(), r.Body, false) // no Forward in the emulator
+		a = s.PushFrom(r.Body)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.Status)
@@ -65,66 +89,55 @@ func (s *Server) logPush(ctx context.Context, a Answer, start time.Time) {
 	s.log.Info(s.opts.LogPrefix+": push", attrs...)
 }
 
-// Push delivers one push body (internal/wire), bounded by what a
-// message of MaxMessageSize can take (each byte escaped to at most 6 in
-// JSON; base64's 4/3 is less; and the object around it), to the
-// connection it names: queued for a connection this server holds (a closing after the
-// messages queued before it); with forward, handed to Options.Forward for
-// one it does not. The error is Forward's: no answer.
-func (s *Server) Push(ctx context.Context, raw []byte, forward bool) (Answer, error) {
-	if int64(len(raw)) > s.maxPushBody() {
-		return Answer{Answer: wire.TooLarge}, nil
-	}
-	p, err := wire.Decode(raw)
-	if err != nil {
-		return Answer{Answer: wire.Malformed}, nil
-	}
-	return s.Deliver(ctx, p, raw, forward)
+// Outgoing is a message for a client, or a close, ready to queue: its
+// bytes may be shared by many connections (they are never changed).
+type Outgoing struct {
+	Closing bool
+	Binary  bool
+	Data    []byte
 }
 
-// Deliver delivers p, as [Server.Push]; raw is its body when at hand (else
-// it is encoded when forwarded).
-func (s *Server) Deliver(ctx context.Context, p wire.Push, raw []byte, forward bool) (Answer, error) {
-	a := Answer{ID: p.ConnectionID, Action: p.Action}
-	m := outgoing{code: websocket.StatusNormalClosure}
-	if p.Action != wire.ActionClosing {
-		m = outgoing{typ: websocket.MessageText, data: []byte(p.Data)}
-		if p.DataType == wire.DataBinary {
-			m.typ = websocket.MessageBinary
-			var err error
-			if m.data, err = base64.StdEncoding.DecodeString(p.Data); err != nil {
-				a.Answer = wire.BadBinary
-				return a, nil
-			}
-		}
-		if int64(len(m.data)) > s.opts.MaxMessageSize {
-			a.Answer = wire.TooLarge
-			return a, nil
+// Message checks a push and returns what it queues; a push it refuses
+// (bad base64, over MaxMessageSize) has the answer's ErrNo ≠ 0.
+func (s *Server) Message(p wire.Push) (Outgoing, Answer) {
+	a := Answer{ID: p.ConnectionID, Action: p.Action, Answer: wire.Answer{Status: http.StatusOK}}
+	if p.Action == wire.ActionClosing {
+		return Outgoing{Closing: true}, a
+	}
+	m := Outgoing{Data: []byte(p.Data)}
+	if p.DataType == wire.DataBinary {
+		var err error
+		m.Binary = true
+		if m.Data, err = base64.StdEncoding.DecodeString(p.Data); err != nil {
+			a.Answer = wire.BadBinary
+			return m, a
 		}
 	}
-	c := s.lookup(p.ConnectionID)
-	if c == nil && forward && s.opts.Forward != nil {
-		if raw == nil {
-			var err error
-			if raw, err = p.Marshal(); err != nil {
-				a.Answer = wire.Malformed
-				return a, nil
-			}
-		}
-		delivered, err := s.opts.Forward(ctx, p.ConnectionID, raw)
-		if err != nil {
-			return a, err
-		}
-		if delivered {
-			a.Status = http.StatusOK
-			return a, nil
-		}
+	if int64(len(m.Data)) > s.opts.MaxMessageSize {
+		a.Answer = wire.TooLarge
 	}
+	return m, a
+}
+
+// Queue queues m for connection id: a message after those queued before
+// it, or a close behind them. held is false when this server does not
+// hold the connection (then the answer is not found).
+func (s *Server) Queue(id string, m Outgoing) (a Answer, held bool) {
+	a = Answer{ID: id, Action: wire.ActionDataSend}
+	out := outgoing{typ: websocket.MessageText, data: m.Data}
+	switch {
+	case m.Closing:
+		a.Action = wire.ActionClosing
+		out = outgoing{code: websocket.StatusNormalClosure}
+	case m.Binary:
+		out.typ = websocket.MessageBinary
+	}
+	c := s.lookup(id)
 	if c == nil {
 		a.Answer = wire.NotFound
-		return a, nil
+		return a, false
 	}
-	switch err := c.send(m); err {
+	switch err := c.send(out); err {
 	case nil:
 		a.Status = http.StatusOK
 	case errOverflow:
@@ -132,5 +145,5 @@ func (s *Server) Deliver(ctx context.Context, p wire.Push, raw []byte, forward b
 	default:
 		a.Answer = wire.NotFound
 	}
-	return a, nil
+	return a, true
 }

@@ -44,9 +44,6 @@ type Options struct {
 	// NewConnectionID makes connection IDs. Nil: 16 random bytes in
 	// standard base64, shaped as the gateway's.
 	NewConnectionID func() string
-	// Forward delivers a push body for a connection this server does not
-	// hold; delivered false means no one holds it. Nil: not found.
-	Forward func(ctx context.Context, id string, body []byte) (delivered bool, err error)
 
 	InvokeTimeout  time.Duration
 	MaxConnections int
@@ -253,6 +250,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
 	s.fns.stop()
 	return err
+}
+
+// CloseAll closes every connection with code and reason, as Shutdown does
+// but without stopping: cleanup runs for each (with CleanupOnServerClose).
+func (s *Server) CloseAll(code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	open := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.close(code, reason)
+	}
 }
 
 // Open returns how many connections are open.

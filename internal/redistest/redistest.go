@@ -23,8 +23,10 @@ type Server struct {
 	// Addr is host:port.
 	Addr string
 	// Real is true for redis-server, false for miniredis.
-	Real bool
-	stop func()
+	Real  bool
+	stop  func()
+	start func() error
+	kill  func()
 }
 
 // Close stops the server and removes its files.
@@ -36,36 +38,90 @@ func Start(log io.Writer) (*Server, error) {
 	if err != nil {
 		return startMini(log)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort(false)
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
 	dir, err := os.MkdirTemp("", "scfws-redis-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	cmd.SysProcAttr = dieWithParent() // a test binary killed by its timeout leaves no server behind
-	if err := cmd.Start(); err != nil {
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Real: true}
+	var cmd *exec.Cmd
+	s.start = func() error {
+		cmd, err = startServer(bin, port, dir)
+		return err
+	}
+	s.kill = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	s.stop = func() { s.kill(); _ = os.RemoveAll(dir) }
+	if err := s.start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Real: true,
-		stop: func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = os.RemoveAll(dir) }}
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr})
+	if err := waitPing(s.Addr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	fmt.Fprintf(log, "redistest: redis-server on %s\n", s.Addr)
+	return s, nil
+}
+
+// Restart kills the server (SIGKILL: no persistence, so every key is
+// lost) and starts it again on the same port. Only for a real server.
+func (s *Server) Restart() error {
+	if !s.Real {
+		return fmt.Errorf("redistest: Restart needs redis-server")
+	}
+	s.kill()
+	if err := s.start(); err != nil {
+		return err
+	}
+	return waitPing(s.Addr)
+}
+
+// startServer starts redis-server on port, in dir, extra arguments after.
+func startServer(bin string, port int, dir string, extra ...string) (*exec.Cmd, error) {
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = dieWithParent() // a test binary killed by its timeout leaves no server behind
+	return cmd, cmd.Start()
+}
+
+// freePort finds a free loopback port; with bus, one whose port+10000 (a
+// Cluster node's bus port) is free too.
+func freePort(bus bool) (int, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if !bus {
+			return port, nil
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		if l2, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+10000))); err == nil {
+			_ = l2.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("redistest: no free port")
+}
+
+func waitPing(addr string) error {
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
 		err := rdb.Ping(context.Background()).Err()
 		if err == nil {
-			fmt.Fprintf(log, "redistest: redis-server on %s\n", s.Addr)
-			return s, nil
+			return nil
 		}
 		if time.Since(start) > 10*time.Second {
-			s.Close()
-			return nil, fmt.Errorf("redistest: redis-server did not answer: %w", err)
+			return fmt.Errorf("redistest: redis-server on %s did not answer: %w", addr, err)
 		}
 	}
 }

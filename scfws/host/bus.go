@@ -5,80 +5,380 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// busChannelSize is how many pushes from other instances may wait for the
-// delivering goroutine (which only queues them, so it never waits long).
-const busChannelSize = 4096
-
-// bus is this instance's place on Redis pub/sub: one channel per instance,
-// sharded (SSUBSCRIBE/SPUBLISH) when the server has it, so that a Redis
-// Cluster sends each push to one shard, not to every node.
+// The bus between instances, on Redis. Each instance has, under the hash
+// tag of its ID (one Cluster slot for all of them):
+//
+//	<prefix>{<instance>}:live     its lease, renewed every Lease/5 while it serves
+//	<prefix>{<instance>}:stream   a stream of frames (frame.go) for it to read
+//	<prefix>{<instance>}:bytes    the bytes in the stream it has not read yet
+//	<prefix>{<instance>}:missing  when a push first found its lease missing
+//	<prefix>{<instance>}:gone     set when it left cleanly
+//	<prefix>{<instance>}:lease    its Options.Lease, in ms, for the pushes of others
+//
+// A push to a connection another instance holds is one script call on that
+// instance's slot (pushScript) that appends one frame to its stream: the
+// message once, with every connection of that instance it goes to. The
+// instance reads its stream (XREAD BLOCK) from where it was, so a push to
+// an instance that is alive but momentarily off Redis waits for it there,
+// and nothing Redis's pub/sub flow control could drop is in flight.
+//
+// What a push across instances is answered (busResult), and what each
+// answer promises:
+//
+//   - delivered: the frame was appended to the stream of the instance that
+//     holds the connection, while its lease was live and its unread bytes
+//     under Options.MaxBusBacklog. That instance delivers it — exactly once,
+//     in the order its sender appended it — unless the instance dies first
+//     (then its connections are gone too) or Redis loses the stream (a
+//     restart without persistence, a failover: what was not yet read).
+//     A connection that closed meanwhile drops it: its cleanup has run.
+//   - gone (ErrPushRefused): the instance left cleanly, or its lease has
+//     lapsed and stayed missing for a whole Lease since a push first found
+//     it missing. Never for an instance that is alive: one whose lease a
+//     push found missing (Redis restarted and lost it; the instance is cut
+//     off) is unreachable until then, and an instance that renews after
+//     having been taken for gone first closes all its connections (1001),
+//     so a refused connection is never one still open.
+//   - unreachable, backlog full, or a Redis error (ErrPushUnavailable):
+//     not appended. Nothing to prune; the caller may retry.
+//
+// At most once whatever the app's go-redis options: a script call resent
+// after its reply was lost appends the frame again, and the reader drops
+// the copy (dedupe, frame.go).
 type bus struct {
-	rdb     redis.UniversalClient
-	prefix  string
-	sharded bool
-	ps      *redis.PubSub
-	done    chan struct{}
+	rdb        redis.UniversalClient
+	prefix     string
+	self       string
+	lease      time.Duration
+	keep       time.Duration // how long an instance's stream outlives its last push or renewal
+	maxBacklog int64
+	log        *slog.Logger
+	deliver    func(frame)
+	fence      func()
+
+	seqs    sync.Map // destination instance → *atomic.Uint64: frames sent there
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	renewed atomic.Int64 // unix nanoseconds of the last successful renewal
 }
 
-func startBus(ctx context.Context, rdb redis.UniversalClient, prefix, self string,
-	deliver func(context.Context, []byte), logger *slog.Logger) (*bus, error) {
-	b := &bus{rdb: rdb, prefix: prefix, sharded: true, done: make(chan struct{})}
-	ch := b.channel(self)
-	b.ps = rdb.SSubscribe(ctx, ch)
-	if _, err := b.ps.Receive(ctx); err != nil {
-		_ = b.ps.Close()
-		if !isUnknownCommand(err) {
-			return nil, fmt.Errorf("host: subscribing to %s on Redis: %w", ch, err)
-		}
-		b.sharded = false // before Redis 7
-		b.ps = rdb.Subscribe(ctx, ch)
-		if _, err := b.ps.Receive(ctx); err != nil {
-			_ = b.ps.Close()
-			return nil, fmt.Errorf("host: subscribing to %s on Redis: %w", ch, err)
-		}
+// busResult is pushScript's answer.
+type busResult int64
+
+const (
+	busBacklogFull busResult = -2
+	busUnreachable busResult = -1
+	busGone        busResult = 0
+	busDelivered   busResult = 1
+)
+
+var (
+	errBusUnreachable = errors.New("the instance holding the connection is not renewing its lease on Redis (off Redis or just stopped); not yet known gone")
+	errBusBacklogFull = errors.New("the instance holding the connection has too much unread on Redis (host.Options.MaxBusBacklog)")
+)
+
+// readCount and readBlock shape the reader's XREAD: up to readCount frames
+// at a time, waiting up to readBlock for the first.
+const (
+	readCount = 256
+	readBlock = 2 * time.Second
+)
+
+type busConfig struct {
+	prefix, self string
+	lease        time.Duration
+	maxBacklog   int64
+	log          *slog.Logger
+	deliver      func(frame) // a frame for this instance, not seen before
+	fence        func()      // this instance was taken for gone: close every connection
+}
+
+// startBus takes the instance's lease and starts reading its stream and
+// renewing its lease.
+func startBus(ctx context.Context, rdb redis.UniversalClient, c busConfig) (*bus, error) {
+	b := &bus{rdb: rdb, prefix: c.prefix, self: c.self, lease: c.lease, maxBacklog: c.maxBacklog,
+		log: c.log, deliver: c.deliver, fence: c.fence, keep: max(10*time.Minute, 10*c.lease)}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
 	}
-	msgs := b.ps.Channel(redis.WithChannelSize(busChannelSize))
-	go func() {
-		defer close(b.done)
-		for m := range msgs {
-			deliver(context.Background(), []byte(m.Payload))
-		}
-	}()
-	if logger != nil {
-		logger.Info("host: on the bus", "channel", ch, "sharded", b.sharded)
+	if _, err := b.renew(ctx); err != nil {
+		return nil, fmt.Errorf("host: joining the bus on Redis: %w", err)
 	}
+	rctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.done.Add(2)
+	go b.read(rctx)
+	go b.renewLoop(rctx)
+	b.log.Info("host: on the bus", "instance", b.self, "stream", b.key(b.self, "stream"))
 	return b, nil
 }
 
-// channel names an instance's channel; the braces are a Cluster hash tag.
-func (b *bus) channel(instance string) string { return b.prefix + "{" + instance + "}" }
+// key names one of an instance's keys; the braces are a Cluster hash tag.
+func (b *bus) key(instance, what string) string { return b.prefix + "{" + instance + "}:" + what }
 
-// publish sends body to instance's channel; false when no one received it
-// (the instance is gone).
-func (b *bus) publish(ctx context.Context, instance string, body []byte) (bool, error) {
-	var n int64
-	var err error
-	if b.sharded {
-		n, err = b.rdb.SPublish(ctx, b.channel(instance), body).Result()
-	} else {
-		n, err = b.rdb.Publish(ctx, b.channel(instance), body).Result()
+func (b *bus) keys(instance string) []string {
+	return []string{b.key(instance, "live"), b.key(instance, "stream"), b.key(instance, "bytes"),
+		b.key(instance, "missing"), b.key(instance, "gone"), b.key(instance, "lease")}
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// renewScript renews the lease and keeps the stream; it answers 1 when
+// the lease had been found missing for a whole lease by a push (which may
+// have been refused since).
+var renewScript = redis.NewScript(`
+local fenced = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	local seen = redis.call('GET', KEYS[4])
+	if seen then
+		local t = redis.call('TIME')
+		local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+		if now - tonumber(seen) >= tonumber(ARGV[1]) then fenced = 1 end
+	end
+end
+redis.call('DEL', KEYS[4], KEYS[5])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return fenced
+`)
+
+// renew renews the lease; fenced is true when this instance had been
+// taken for gone.
+func (b *bus) renew(ctx context.Context) (fenced bool, err error) {
+	n, err := renewScript.Run(ctx, b.rdb, b.keys(b.self), ms(b.lease), ms(b.keep)).Int64()
+	if err != nil {
+		return false, err
 	}
-	return n > 0, err
+	b.renewed.Store(time.Now().UnixNano())
+	return n == 1, nil
 }
 
-// close leaves the bus and waits for the delivering goroutine.
-func (b *bus) close() error {
-	err := b.ps.Close()
-	<-b.done
-	return err
+// renewLoop renews the lease every Lease/5. When this instance was taken
+// for gone, or was off Redis for longer than its stream is kept, pushes
+// to its connections may have been refused or lost: it closes them all.
+func (b *bus) renewLoop(ctx context.Context) {
+	defer b.done.Done()
+	t := time.NewTicker(b.lease / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last := time.Unix(0, b.renewed.Load())
+		rctx, cancel := context.WithTimeout(ctx, b.lease/5)
+		fenced, err := b.renew(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("host: renewing the lease on Redis failed", "err", err, "since", time.Since(last).Round(time.Millisecond))
+			}
+			continue
+		}
+		if fenced || time.Since(last) >= b.keep {
+			b.log.Warn("host: this instance was taken for gone while off Redis: closing its connections")
+			b.fence()
+		}
+	}
 }
 
-func isUnknownCommand(err error) bool {
-	var re redis.Error
-	return errors.As(err, &re) && strings.Contains(strings.ToLower(err.Error()), "unknown command")
+// pushScript appends a frame to an instance's stream if its lease is live
+// (busDelivered), and answers which of busResult it is otherwise. The
+// lease that counts is the one the instance renewed with (its :lease key;
+// the publisher's own when that is gone too).
+var pushScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+	local lease = tonumber(redis.call('GET', KEYS[6]) or ARGV[2])
+	local t = redis.call('TIME')
+	local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+	local seen = redis.call('GET', KEYS[4])
+	if not seen then
+		redis.call('SET', KEYS[4], now, 'PX', 3 * lease)
+		return -1
+	end
+	if now - tonumber(seen) >= lease then return 0 end
+	return -1
+end
+local backlog = tonumber(redis.call('GET', KEYS[3]) or '0')
+if backlog > 0 and backlog + #ARGV[1] > tonumber(ARGV[3]) then return -2 end
+redis.call('XADD', KEYS[2], '*', 'f', ARGV[1])
+redis.call('INCRBY', KEYS[3], #ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+return 1
+`)
+
+// nextSeq numbers a frame to instance.
+func (b *bus) nextSeq(instance string) uint64 {
+	c, ok := b.seqs.Load(instance)
+	if !ok {
+		c, _ = b.seqs.LoadOrStore(instance, new(atomic.Uint64))
+	}
+	return c.(*atomic.Uint64).Add(1)
+}
+
+// send appends one frame per instance (per maxFrameIDs of its
+// connections), all in one pipeline, and calls answer once for each
+// instance's IDs with its result, or the error that left it unknown.
+func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, data []byte,
+	answer func(ids []string, r busResult, err error)) {
+	type call struct {
+		ids   []string
+		keys  []string
+		frame []byte
+		cmd   *redis.Cmd
+	}
+	calls := make([]call, 0, len(groups))
+	for inst, ids := range groups {
+		for len(ids) > 0 {
+			n := min(len(ids), maxFrameIDs)
+			f := frame{sender: b.self, seq: b.nextSeq(inst), kind: kind, ids: ids[:n], data: data}
+			calls = append(calls, call{ids: ids[:n], keys: b.keys(inst), frame: appendFrame(make([]byte, 0, frameSize(f)), f)})
+			ids = ids[n:]
+		}
+	}
+	run := func(eval func(redis.Pipeliner, *call) *redis.Cmd, which []*call) {
+		_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range which {
+				c.cmd = eval(p, c)
+			}
+			return nil
+		})
+	}
+	all := make([]*call, len(calls))
+	for i := range calls {
+		all[i] = &calls[i]
+	}
+	args := func(c *call) []any { return []any{c.frame, ms(b.lease), b.maxBacklog, ms(b.keep)} }
+	run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.EvalSha(ctx, p, c.keys, args(c)...) }, all)
+	var again []*call // the script was not loaded (a new or restarted Redis): not run, so sent again
+	for _, c := range all {
+		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			again = append(again, c)
+		}
+	}
+	if len(again) > 0 {
+		run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.Eval(ctx, p, c.keys, args(c)...) }, again)
+	}
+	for _, c := range all {
+		n, err := c.cmd.Int64()
+		if err != nil {
+			answer(c.ids, 0, err)
+			continue
+		}
+		answer(c.ids, busResult(n), nil)
+	}
+}
+
+// read delivers the frames of this instance's stream, in order, each
+// once, then trims what it delivered.
+func (b *bus) read(ctx context.Context) {
+	defer b.done.Done()
+	stream, bytesKey := b.key(b.self, "stream"), b.key(b.self, "bytes")
+	var dd dedupe
+	last, backoff := "0-0", 50*time.Millisecond
+	lastForget := time.Now()
+	for ctx.Err() == nil {
+		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: readCount, Block: readBlock}).Result()
+		if errors.Is(err, redis.Nil) {
+			// Nothing after last. Entries at or before it are ones this
+			// reader never saw (it trims what it read): Redis lost the
+			// stream and new entries took older IDs. Read from the start.
+			if n, err := b.rdb.XLen(ctx, stream).Result(); err == nil && n > 0 {
+				last = "0-0"
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.Warn("host: reading the bus failed", "err", err)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		var read int64
+		for _, s := range res {
+			for _, m := range s.Messages {
+				last = m.ID
+				raw, ok := m.Values["f"].(string)
+				if !ok {
+					continue // close's wake-up
+				}
+				read += int64(len(raw))
+				f, err := parseFrame([]byte(raw))
+				if err != nil {
+					b.log.Warn("host: dropped a malformed frame from the bus", "id", m.ID, "bytes", len(raw))
+					continue
+				}
+				if !dd.fresh(f.sender, f.seq, time.Now()) {
+					continue // a copy of one delivered (a resent command)
+				}
+				b.deliver(f)
+			}
+		}
+		if err := trimScript.Run(ctx, b.rdb, []string{stream, bytesKey}, after(last), read).Err(); err != nil && ctx.Err() == nil {
+			b.log.Warn("host: trimming the bus stream failed", "err", err)
+		}
+		if time.Since(lastForget) > time.Minute {
+			dd.forget(time.Now().Add(-10 * time.Minute))
+			lastForget = time.Now()
+		}
+	}
+}
+
+// trimScript drops what the reader delivered and counts it off.
+var trimScript = redis.NewScript(`
+redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
+if redis.call('DECRBY', KEYS[2], ARGV[2]) <= 0 then redis.call('DEL', KEYS[2]) end
+return 0
+`)
+
+// after is the smallest stream ID greater than id ("ms-seq").
+func after(id string) string {
+	msPart, seqPart, _ := strings.Cut(id, "-")
+	seq, _ := strconv.ParseUint(seqPart, 10, 64)
+	return msPart + "-" + strconv.FormatUint(seq+1, 10)
+}
+
+// leaveScript marks the instance gone and frees its keys.
+var leaveScript = redis.NewScript(`
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+redis.call('SET', KEYS[5], '1', 'PX', ARGV[1])
+return 0
+`)
+
+// close stops reading and renewing and marks this instance gone: pushes
+// to its connections are refused from then on.
+func (b *bus) close(ctx context.Context) error {
+	b.cancel()
+	// wake the reader from its XREAD BLOCK (an entry it will not deliver:
+	// it stops first)
+	_ = b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.key(b.self, "stream"), Values: []string{"wake", ""}}).Err()
+	b.done.Wait()
+	return leaveScript.Run(ctx, b.rdb, b.keys(b.self), ms(b.keep)).Err()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -36,12 +37,17 @@ func ask(t *testing.T, c *websocket.Conn, cmd string) string {
 	return read(t, c)
 }
 
+// testLease is the lease of the instances whose death a test waits for.
+const testLease = 2 * time.Second
+
 // TestAcrossInstances: two host processes on one redis-server; pushes
 // between their clients arrive once and in order, both ways; once an
-// instance is killed (-9), a push to its connection is refused.
+// instance is killed (-9), a push to its connection is answered success
+// (its lease still runs) or unavailable (it is not yet known gone), and
+// refused within two leases.
 func TestAcrossInstances(t *testing.T) {
 	r, rdb := startRedis(t)
-	a, b := startInstance(t, r.Addr), startInstance(t, r.Addr)
+	a, b := startInstance(t, r.Addr), startInstance(t, r.Addr, "SCFWS_TEST_LEASE="+testLease.String())
 	ca, cb := dial(t, a.url), dial(t, b.url)
 	idA, idB := ask(t, ca, "me"), ask(t, cb, "me")
 	require.NotEqual(t, idA[:8], idB[:8], "two instances")
@@ -73,7 +79,18 @@ func TestAcrossInstances(t *testing.T) {
 	idB2 := ask(t, cb2, "me")
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGKILL))
 	_ = b.cmd.Wait()
-	assert.Equal(t, "refused", ask(t, ca, "to "+idB2+" anyone?"), "no instance received it")
+	killed := time.Now()
+	for {
+		got := ask(t, ca, "to "+idB2+" anyone?")
+		if got == "refused" {
+			break
+		}
+		require.Contains(t, []string{"ok", "unavailable"}, got)
+		require.Less(t, time.Since(killed), 2*testLease+3*time.Second, "refused within two leases")
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, time.Since(killed), testLease, "not refused while its lease may still run")
+	t.Logf("refused %v after the kill (lease %v)", time.Since(killed).Round(time.Millisecond), testLease)
 }
 
 // TestSIGTERM: an instance told to stop closes its clients with 1001, runs
@@ -106,11 +123,12 @@ func TestSIGTERM(t *testing.T) {
 }
 
 // TestHubPrunesGoneInstance: a hub on one instance sends to a room whose
-// members are held by an instance that was killed; the pushes are refused
-// and the hub removes them from the store.
+// members are held by an instance that was killed; the pushes are not
+// refused while its lease may run, then refused, and the hub removes
+// them from the store.
 func TestHubPrunesGoneInstance(t *testing.T) {
 	r, rdb := startRedis(t)
-	b := startInstance(t, r.Addr)
+	b := startInstance(t, r.Addr, "SCFWS_TEST_LEASE="+testLease.String())
 	cb := dial(t, b.url)
 	idB := ask(t, cb, "me")
 
@@ -134,7 +152,16 @@ func TestHubPrunesGoneInstance(t *testing.T) {
 
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGKILL))
 	_ = b.cmd.Wait()
-	err = h.SendRoom(bg, "room", scfws.Text("anyone?"))
+	killed := time.Now()
+	for err = h.SendRoom(bg, "room", scfws.Text("anyone?")); !errors.Is(err, scfws.ErrPushRefused); err = h.SendRoom(bg, "room", scfws.Text("anyone?")) {
+		if err != nil {
+			require.ErrorIs(t, err, scfws.ErrPushUnavailable)
+		}
+		_, gerr := store.Get(bg, idB)
+		require.NoError(t, gerr, "not pruned before it is known gone")
+		require.Less(t, time.Since(killed), 2*testLease+3*time.Second, "refused within two leases")
+		time.Sleep(50 * time.Millisecond)
+	}
 	var be *scfws.BroadcastError
 	require.ErrorAs(t, err, &be)
 	require.ErrorIs(t, err, scfws.ErrPushRefused)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scfws/scfws-go/internal/gateway"
+	"github.com/scfws/scfws-go/internal/wire"
 )
 
 // Option defaults, from Tencent's documents for Web functions with
@@ -32,6 +34,8 @@ const (
 	defaultMaxLifetime     = 900*time.Second - 10*time.Second
 	defaultShutdownTimeout = 10 * time.Second
 	defaultChannelPrefix   = "scfws:instance:"
+	defaultLease           = 5 * time.Second
+	defaultMaxBusBacklog   = 16 << 20
 	// pushURL names this host's pushes; it is never dialled: [Server.Client]
 	// delivers them in-process, and the .invalid name resolves nowhere.
 	pushURL = "http://scfws-host.invalid/push"
@@ -46,13 +50,25 @@ type Options struct {
 	// Handler serves the requests that are not WebSocket upgrades (a page,
 	// a health check). Nil: 426 Upgrade Required. Every path upgrades.
 	Handler http.Handler
-	// Redis is the bus between instances: each instance subscribes to a
-	// channel of its own (SSUBSCRIBE when the server has it, else
-	// SUBSCRIBE), and a push to a connection another instance holds is
-	// published there. Nil: one instance, every push in-process.
+	// Redis is the bus between instances (Redis ≥ 6.2, or Redis Cluster):
+	// each instance holds a lease and reads a stream of its own, and a push
+	// to a connection another instance holds is appended to that
+	// instance's stream — one command per instance that holds some of a
+	// broadcast's connections. See the package doc, "Pushing", for what
+	// each answer then means. Nil: one instance, every push in-process.
 	Redis redis.UniversalClient
-	// ChannelPrefix starts each instance's channel name. "": "scfws:instance:".
+	// ChannelPrefix starts the name of each instance's keys on Redis.
+	// "": "scfws:instance:".
 	ChannelPrefix string
+	// Lease is how long an instance that stops renewing its lease (every
+	// Lease/5) — killed, or cut off from Redis — is still taken for alive:
+	// pushes to its connections are answered ErrPushUnavailable until it
+	// has been found missing for another Lease, then refused. 0: 5 s.
+	Lease time.Duration
+	// MaxBusBacklog bounds the bytes waiting on Redis for this instance to
+	// read; a push that would pass it is answered ErrPushUnavailable (not
+	// delivered, nothing pruned). 0: 16 MB.
+	MaxBusBacklog int64
 
 	// MaxMessageSize bounds a client message and a push, in bytes. 0: 256
 	// KB, the Web function's limit. A larger client message closes it with
@@ -138,7 +154,7 @@ func New(opts *Options) (*Server, error) {
 	}
 	g, err := gateway.Listen(gateway.Options{
 		Addr: o.Addr, PushURL: pushURL, Handler: o.Handler, ServiceID: "scfws-host", RequestData: true,
-		NewConnectionID: s.newConnectionID, Forward: s.forward,
+		NewConnectionID: s.newConnectionID,
 		InvokeTimeout:  orDefault(o.InvokeTimeout, defaultInvokeTimeout),
 		MaxConnections: int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
 		MaxMessageSize: orDefault(o.MaxMessageSize, defaultMaxMessageSize),
@@ -212,7 +228,14 @@ func (s *Server) Client() *http.Client { return s.client }
 // then leaves the bus. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, fns Functions) error {
 	if s.opts.Redis != nil {
-		b, err := startBus(ctx, s.opts.Redis, s.opts.ChannelPrefix, s.instance, s.deliver, s.opts.Logger)
+		b, err := startBus(ctx, s.opts.Redis, busConfig{
+			prefix: s.opts.ChannelPrefix, self: s.instance, log: s.opts.Logger, deliver: s.deliver,
+			lease:      orDefault(s.opts.Lease, defaultLease),
+			maxBacklog: orDefault(s.opts.MaxBusBacklog, defaultMaxBusBacklog),
+			fence: func() {
+				s.g.CloseAll(websocket.StatusGoingAway, "server was cut off from its bus: reconnect")
+			},
+		})
 		if err != nil {
 			_ = s.g.Shutdown(ctx)
 			return err
@@ -221,7 +244,7 @@ func (s *Server) Serve(ctx context.Context, fns Functions) error {
 	}
 	if err := s.g.Start(ctx, fns); err != nil {
 		if b := s.bus.Swap(nil); b != nil {
-			_ = b.close()
+			_ = b.close(ctx)
 		}
 		return err
 	}
@@ -230,7 +253,7 @@ func (s *Server) Serve(ctx context.Context, fns Functions) error {
 	defer cancel()
 	err := s.g.Shutdown(sctx)
 	if b := s.bus.Swap(nil); b != nil {
-		err = errors.Join(err, b.close())
+		err = errors.Join(err, b.close(sctx))
 	}
 	return err
 }
@@ -264,28 +287,82 @@ func instanceOf(id string) string {
 	return id[:instanceLen]
 }
 
-var errNotOnBus = errors.New("not on the Redis bus: the host is not serving")
+var errNotOnBus = errors.New("host: not on the Redis bus: the host is not serving")
 
-// forward publishes a push for a connection this instance does not hold.
-func (s *Server) forward(ctx context.Context, id string, body []byte) (bool, error) {
-	inst := instanceOf(id)
-	if s.opts.Redis == nil || inst == "" || inst == s.instance {
-		return false, nil
+// push delivers m to ids: queued for each connection this instance holds;
+// for those other instances hold, one frame per instance on the bus
+// (bus.go says what each answer means); refused (not found) for the rest.
+func (s *Server) push(ctx context.Context, ids []string, m gateway.Outgoing,
+	answer func(id string, status int, body []byte, err error)) {
+	var groups map[string][]string
+	for _, id := range ids {
+		if a, held := s.g.Queue(id, m); held {
+			answer(id, a.Status, a.Body(), nil)
+			continue
+		}
+		inst := instanceOf(id)
+		if s.opts.Redis == nil || inst == "" || inst == s.instance {
+			answer(id, wire.NotFound.Status, wire.NotFound.Body(), nil)
+			continue
+		}
+		if groups == nil {
+			groups = map[string][]string{}
+		}
+		groups[inst] = append(groups[inst], id)
+	}
+	if len(groups) == 0 {
+		return
 	}
 	b := s.bus.Load()
 	if b == nil {
-		return false, errNotOnBus
+		for _, g := range groups {
+			for _, id := range g {
+				answer(id, 0, nil, errNotOnBus)
+			}
+		}
+		return
 	}
-	return b.publish(ctx, inst, body)
+	kind := kindText
+	switch {
+	case m.Closing:
+		kind = kindClosing
+	case m.Binary:
+		kind = kindBinary
+	}
+	b.send(ctx, groups, kind, m.Data, func(ids []string, r busResult, err error) {
+		var a wire.Answer
+		switch {
+		case err != nil:
+			err = fmt.Errorf("host: pushing over Redis: %w", err)
+		case r == busDelivered:
+			a = wire.Answer{Status: http.StatusOK}
+		case r == busGone:
+			a = wire.NotFound
+		case r == busBacklogFull:
+			err = errBusBacklogFull
+		default:
+			err = errBusUnreachable
+		}
+		for _, id := range ids {
+			if err != nil {
+				answer(id, 0, nil, err)
+			} else {
+				answer(id, a.Status, a.Body(), nil)
+			}
+		}
+	})
 }
 
-// deliver delivers a push that came over the bus: to a connection that is
-// gone (its cleanup ran here) it is dropped.
-func (s *Server) deliver(ctx context.Context, body []byte) {
-	start := time.Now()
-	a, _ := s.g.Push(ctx, body, false)
-	if a.ErrNo != 0 && s.opts.Logger != nil {
-		s.opts.Logger.Info("host: push from another instance not delivered", "secConnectionID", a.ID,
-			"errMsg", a.ErrMsg, "latency", time.Since(start))
+// deliver delivers a frame that came over the bus to the connections of
+// it this instance holds; to one that is gone (its cleanup ran here) it
+// is dropped.
+func (s *Server) deliver(f frame) {
+	m := gateway.Outgoing{Closing: f.kind == kindClosing, Binary: f.kind == kindBinary, Data: f.data}
+	for _, id := range f.ids {
+		a, _ := s.g.Queue(id, m)
+		if a.ErrNo != 0 && s.opts.Logger != nil {
+			s.opts.Logger.Info("host: push from another instance not delivered", "secConnectionID", id,
+				"errMsg", a.ErrMsg)
+		}
 	}
 }

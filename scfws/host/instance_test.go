@@ -44,6 +44,13 @@ func runInstance(redisAddr string) error {
 	defer stop()
 	var rdb *redis.Client
 	opts := &host.Options{Addr: "127.0.0.1:0", MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1}
+	if l := os.Getenv("SCFWS_TEST_LEASE"); l != "" {
+		d, err := time.ParseDuration(l)
+		if err != nil {
+			return err
+		}
+		opts.Lease = d
+	}
 	if redisAddr != "-" {
 		rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
 		opts.Redis = rdb
@@ -118,15 +125,17 @@ type instance struct {
 	url string
 }
 
-func startInstance(t testing.TB, redisAddr string) *instance {
-	return startServer(t, "SCFWS_TEST_INSTANCE="+redisAddr)
+// startInstance runs an instance on Redis at redisAddr, with more
+// environment variables in env (SCFWS_TEST_LEASE=1s).
+func startInstance(t testing.TB, redisAddr string, env ...string) *instance {
+	return startServer(t, append([]string{"SCFWS_TEST_INSTANCE=" + redisAddr}, env...)...)
 }
 
 // startServer runs the test binary as a server with env set.
-func startServer(t testing.TB, env string) *instance {
+func startServer(t testing.TB, env ...string) *instance {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -17,20 +17,30 @@ import (
 // goes through RoundTrip, with the same answers.
 type transport struct{ s *Server }
 
-// DeliverPush delivers a push to this host, as scfws.PushClient hands it.
-func (t transport) DeliverPush(ctx context.Context, url, id string, closing bool, dataType, data string) (int, []byte, error) {
+// DeliverPush delivers a push to connectionIDs, as scfws.PushClient hands
+// it: a Send or Disconnect is one ID, a Broadcast (and so every hub
+// fan-out) many.
+func (t transport) DeliverPush(ctx context.Context, url string, ids []string, closing bool, dataType, data string,
+	answer func(id string, status int, body []byte, err error)) {
 	if url != pushURL {
-		return 0, nil, fmt.Errorf("host: this client only pushes to %s, not %s", pushURL, url)
+		err := fmt.Errorf("host: this client only pushes to %s, not %s", pushURL, url)
+		for _, id := range ids {
+			answer(id, 0, nil, err)
+		}
+		return
 	}
-	p := wire.Push{Action: wire.ActionDataSend, ConnectionID: id, DataType: dataType, Data: data}
+	p := wire.Push{Action: wire.ActionDataSend, DataType: dataType, Data: data}
 	if closing {
-		p = wire.Push{Action: wire.ActionClosing, ConnectionID: id}
+		p = wire.Push{Action: wire.ActionClosing}
 	}
-	a, err := t.s.g.Deliver(ctx, p, nil, true)
-	if err != nil {
-		return 0, nil, fmt.Errorf("host: publishing the push on Redis: %w", err)
+	m, a := t.s.g.Message(p)
+	if a.ErrNo != 0 {
+		for _, id := range ids {
+			answer(id, a.Status, a.Body(), nil)
+		}
+		return
 	}
-	return a.Status, a.Body(), nil
+	t.s.push(ctx, ids, m, answer)
 }
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -44,13 +54,22 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if body == nil {
 		body = http.NoBody
 	}
-	a, err := t.s.g.PushFrom(req.Context(), body, true)
-	if err != nil {
-		return nil, fmt.Errorf("host: publishing the push on Redis: %w", err)
+	var (
+		status int
+		answer []byte
+		err    error
+	)
+	if p, a := t.s.g.ReadPush(body); a.ErrNo != 0 {
+		status, answer = a.Status, a.Body()
+	} else {
+		t.DeliverPush(req.Context(), pushURL, []string{p.ConnectionID}, p.Action == wire.ActionClosing, p.DataType, p.Data,
+			func(_ string, s int, b []byte, e error) { status, answer, err = s, b, e })
 	}
-	answer := a.Body()
+	if err != nil {
+		return nil, err
+	}
 	return &http.Response{
-		Status: strconv.Itoa(a.Status) + " " + http.StatusText(a.Status), StatusCode: a.Status,
+		Status: strconv.Itoa(status) + " " + http.StatusText(status), StatusCode: status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:        http.Header{"Content-Type": {"application/json"}},
 		Body:          io.NopCloser(bytes.NewReader(answer)),
