@@ -397,7 +397,10 @@ func startCluster(t *testing.T) *redistest.Cluster {
 
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 // commandStats reads INFO commandstats: calls per command, commands run
 // by scripts included.
