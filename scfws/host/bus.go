@@ -93,6 +93,15 @@ const (
 	readBlock = 2 * time.Second
 )
 
+// The reader trims what it delivered once trimEvery frames or trimBytes
+// are untrimmed, or after trimAfter with nothing new. What it has not
+// trimmed still counts against Options.MaxBusBacklog.
+const (
+	trimEvery = 64
+	trimBytes = 1 << 20
+	trimAfter = 100 * time.Millisecond
+)
+
 type busConfig struct {
 	prefix, self string
 	lease        time.Duration
@@ -194,32 +203,58 @@ func (b *bus) renewLoop(ctx context.Context) {
 	}
 }
 
-// pushScript appends a frame to an instance's stream if its lease is live
-// (busDelivered), and answers which of busResult it is otherwise. The
-// lease that counts is the one the instance renewed with (its :lease key;
-// the publisher's own when that is gone too).
+// pushScript appends frames to instances' streams: for each frame i (its
+// instance's six keys at KEYS[6i-5..6i], the frame at ARGV[3+i]) it
+// appends it if the instance's lease is live (busDelivered), and answers
+// which of busResult it is otherwise. The lease that counts is the one the
+// instance renewed with (its :lease key; ARGV[1], the publisher's, when
+// that is gone too). One call carries every frame of a fan-out that Redis
+// can run together: all of them on one server, one instance's in Cluster.
 var pushScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
-	if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
-	local lease = tonumber(redis.call('GET', KEYS[6]) or ARGV[2])
-	local t = redis.call('TIME')
-	local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-	local seen = redis.call('GET', KEYS[4])
-	if not seen then
-		redis.call('SET', KEYS[4], now, 'PX', 3 * lease)
-		return -1
+local out = {}
+local t = nil
+for i = 1, #KEYS / 6 do
+	local k = (i - 1) * 6
+	local frame = ARGV[3 + i]
+	local r = 1
+	if redis.call('EXISTS', KEYS[k + 1]) == 0 then
+		r = -1
+		if redis.call('EXISTS', KEYS[k + 5]) == 1 then
+			r = 0
+		else
+			local lease = tonumber(redis.call('GET', KEYS[k + 6]) or ARGV[1])
+			if not t then t = redis.call('TIME') end
+			local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+			local seen = redis.call('GET', KEYS[k + 4])
+			if not seen then
+				redis.call('SET', KEYS[k + 4], now, 'PX', 3 * lease)
+			elseif now - tonumber(seen) >= lease then
+				r = 0
+			end
+		end
+	else
+		local backlog = redis.call('INCRBY', KEYS[k + 3], #frame)
+		if backlog > #frame and backlog > tonumber(ARGV[2]) then
+			redis.call('DECRBY', KEYS[k + 3], #frame)
+			r = -2
+		else
+			redis.call('XADD', KEYS[k + 2], '*', 'f', frame)
+			if backlog == #frame then
+				-- the first unread frame: the keys may be new; the instance's
+				-- renewals keep them from then on, and without them they expire
+				redis.call('PEXPIRE', KEYS[k + 2], ARGV[3])
+				redis.call('PEXPIRE', KEYS[k + 3], ARGV[3])
+			end
+		end
 	end
-	if now - tonumber(seen) >= lease then return 0 end
-	return -1
+	out[i] = r
 end
-local backlog = tonumber(redis.call('GET', KEYS[3]) or '0')
-if backlog > 0 and backlog + #ARGV[1] > tonumber(ARGV[3]) then return -2 end
-redis.call('XADD', KEYS[2], '*', 'f', ARGV[1])
-redis.call('INCRBY', KEYS[3], #ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-return 1
+return out
 `)
+
+// maxCallFrames bounds the frames of one script call, so that no call
+// holds Redis long whatever the fan-out.
+const maxCallFrames = 256
 
 // nextSeq numbers a frame to instance.
 func (b *bus) nextSeq(instance string) uint64 {
@@ -231,22 +266,41 @@ func (b *bus) nextSeq(instance string) uint64 {
 }
 
 // send appends one frame per instance (per maxFrameIDs of its
-// connections), all in one pipeline, and calls answer once for each
-// instance's IDs with its result, or the error that left it unknown.
+// connections): on one Redis server in one script call (per
+// maxCallFrames), on a Cluster (or Ring) in one per instance, all
+// pipelined. It
+// calls answer once for each frame's IDs with its result, or the error
+// that left it unknown.
 func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, data []byte,
 	answer func(ids []string, r busResult, err error)) {
-	type call struct {
+	type part struct {
 		ids   []string
-		keys  []string
 		frame []byte
+	}
+	type call struct {
+		parts []part
+		keys  []string
+		args  []any
 		cmd   *redis.Cmd
 	}
-	calls := make([]call, 0, len(groups))
+	_, cluster := b.rdb.(*redis.ClusterClient)
+	if _, ring := b.rdb.(*redis.Ring); ring {
+		cluster = true // keys of different instances may be on different shards
+	}
+	var calls []*call
+	var cur *call
 	for inst, ids := range groups {
+		if cluster || cur == nil || len(cur.parts) == maxCallFrames {
+			cur = &call{args: []any{ms(b.lease), b.maxBacklog, ms(b.keep)}}
+			calls = append(calls, cur)
+		}
 		for len(ids) > 0 {
 			n := min(len(ids), maxFrameIDs)
 			f := frame{sender: b.self, seq: b.nextSeq(inst), kind: kind, ids: ids[:n], data: data}
-			calls = append(calls, call{ids: ids[:n], keys: b.keys(inst), frame: appendFrame(make([]byte, 0, frameSize(f)), f)})
+			enc := appendFrame(make([]byte, 0, frameSize(f)), f)
+			cur.parts = append(cur.parts, part{ids: ids[:n], frame: enc})
+			cur.keys = append(cur.keys, b.keys(inst)...)
+			cur.args = append(cur.args, enc)
 			ids = ids[n:]
 		}
 	}
@@ -258,45 +312,68 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 			return nil
 		})
 	}
-	all := make([]*call, len(calls))
-	for i := range calls {
-		all[i] = &calls[i]
-	}
-	args := func(c *call) []any { return []any{c.frame, ms(b.lease), b.maxBacklog, ms(b.keep)} }
-	run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.EvalSha(ctx, p, c.keys, args(c)...) }, all)
+	run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.EvalSha(ctx, p, c.keys, c.args...) }, calls)
 	var again []*call // the script was not loaded (a new or restarted Redis): not run, so sent again
-	for _, c := range all {
+	for _, c := range calls {
 		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			again = append(again, c)
 		}
 	}
 	if len(again) > 0 {
-		run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.Eval(ctx, p, c.keys, args(c)...) }, again)
+		run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.Eval(ctx, p, c.keys, c.args...) }, again)
 	}
-	for _, c := range all {
-		n, err := c.cmd.Int64()
-		if err != nil {
-			answer(c.ids, 0, err)
-			continue
+	for _, c := range calls {
+		rs, err := c.cmd.Int64Slice()
+		if err == nil && len(rs) != len(c.parts) {
+			err = fmt.Errorf("the push script answered %d results for %d frames", len(rs), len(c.parts))
 		}
-		answer(c.ids, busResult(n), nil)
+		for i, p := range c.parts {
+			if err != nil {
+				answer(p.ids, 0, err)
+			} else {
+				answer(p.ids, busResult(rs[i]), nil)
+			}
+		}
 	}
 }
 
 // read delivers the frames of this instance's stream, in order, each
-// once, then trims what it delivered.
+// once, and trims what it delivered: at the latest once trimEvery frames
+// or trimBytes are delivered and untrimmed, and whenever the stream has
+// nothing new (so an idle instance's stream is empty).
 func (b *bus) read(ctx context.Context) {
 	defer b.done.Done()
 	stream, bytesKey := b.key(b.self, "stream"), b.key(b.self, "bytes")
 	var dd dedupe
 	last, backoff := "0-0", 50*time.Millisecond
 	lastForget := time.Now()
+	var untrimmed, untrimmedBytes int64
+	trim := func() {
+		if untrimmed == 0 {
+			return
+		}
+		if err := trimScript.Run(ctx, b.rdb, []string{stream, bytesKey}, after(last), untrimmedBytes).Err(); err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("host: trimming the bus stream failed", "err", err)
+			}
+			return
+		}
+		untrimmed, untrimmedBytes = 0, 0
+	}
 	for ctx.Err() == nil {
-		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: readCount, Block: readBlock}).Result()
+		block := readBlock
+		if untrimmed > 0 {
+			block = trimAfter // not idle long with frames untrimmed
+		}
+		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: readCount, Block: block}).Result()
 		if errors.Is(err, redis.Nil) {
-			// Nothing after last. Entries at or before it are ones this
-			// reader never saw (it trims what it read): Redis lost the
-			// stream and new entries took older IDs. Read from the start.
+			if untrimmed > 0 {
+				trim()
+				continue
+			}
+			// Nothing after last, nothing untrimmed. Entries at or before
+			// last are ones this reader never saw: Redis lost the stream
+			// and new entries took older IDs. Read from the start.
 			if n, err := b.rdb.XLen(ctx, stream).Result(); err == nil && n > 0 {
 				last = "0-0"
 			}
@@ -312,15 +389,15 @@ func (b *bus) read(ctx context.Context) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		var read int64
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
+				untrimmed++
 				raw, ok := m.Values["f"].(string)
 				if !ok {
 					continue // close's wake-up
 				}
-				read += int64(len(raw))
+				untrimmedBytes += int64(len(raw))
 				f, err := parseFrame([]byte(raw))
 				if err != nil {
 					b.log.Warn("host: dropped a malformed frame from the bus", "id", m.ID, "bytes", len(raw))
@@ -332,8 +409,8 @@ func (b *bus) read(ctx context.Context) {
 				b.deliver(f)
 			}
 		}
-		if err := trimScript.Run(ctx, b.rdb, []string{stream, bytesKey}, after(last), read).Err(); err != nil && ctx.Err() == nil {
-			b.log.Warn("host: trimming the bus stream failed", "err", err)
+		if untrimmed >= trimEvery || untrimmedBytes >= trimBytes {
+			trim()
 		}
 		if time.Since(lastForget) > time.Minute {
 			dd.forget(time.Now().Add(-10 * time.Minute))

@@ -25,6 +25,7 @@ import (
 // instance, prints "url <ws URL>", and shuts down on SIGTERM; with
 // SCFWS_TEST_PLAIN=1 it is the plain echo server of the benchmarks.
 func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedis{}) // the fault tests make go-redis complain on stderr
 	if os.Getenv("SCFWS_TEST_PLAIN") != "" {
 		runPlain()
 	}
@@ -37,6 +38,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // runInstance serves instanceApp; redisAddr "-" means no Redis.
 func runInstance(redisAddr string) error {

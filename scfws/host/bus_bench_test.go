@@ -1,0 +1,158 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scfws/scfws-go/internal/benchtest"
+	"github.com/scfws/scfws-go/internal/redistest"
+)
+
+// BenchmarkRoomFanout: one room message to 10,000 members held by 100
+// instances, over the bus on redis-server: the time until every instance
+// has read its frame, against the floor of one PUBLISH per instance (the
+// same bytes, pipelined, to 100 subscribers), interleaved. Each instance
+// and subscriber has a Redis client of its own, as processes would.
+// Reported: x-floor (our time / the floor's), ms per message, frames
+// (XADD) per message, and every Redis command per message, those run by
+// scripts and the readers included, for both.
+func BenchmarkRoomFanout(b *testing.B) {
+	const instances, perInstance = 100, 100
+	rs, err := redistest.Start(os.Stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rs.Close)
+	ctx := context.Background()
+	client := func() *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: rs.Addr})
+		b.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	got := make(chan struct{}, instances)
+	cfg := func() busConfig {
+		return busConfig{prefix: "bench:", self: newInstanceID(), lease: time.Minute, maxBacklog: defaultMaxBusBacklog,
+			deliver: func(frame) { got <- struct{}{} }, fence: func() {}}
+	}
+	start := func(c busConfig) *bus {
+		bus, err := startBus(ctx, client(), c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = bus.close(ctx) })
+		return bus
+	}
+	pub := start(cfg())
+	groups := map[string][]string{}
+	for range instances {
+		c := cfg()
+		start(c)
+		for range perInstance {
+			var r [12]byte
+			_, _ = rand.Read(r[:])
+			groups[c.self] = append(groups[c.self], c.self+base64.StdEncoding.EncodeToString(r[:]))
+		}
+	}
+	msg := []byte(`{"type":"message","room":"lobby","from":"ann","text":"a chat message of ordinary length"}`)
+
+	floorGot := make(chan struct{}, instances)
+	var channels []string
+	var payloads [][]byte
+	for inst, ids := range groups {
+		sub := client().Subscribe(ctx, "floor:"+inst)
+		if _, err := sub.Receive(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = sub.Close() })
+		go func() {
+			for range sub.Channel() {
+				floorGot <- struct{}{}
+			}
+		}()
+		channels = append(channels, "floor:"+inst)
+		f := frame{sender: pub.self, kind: kindText, ids: ids, data: msg}
+		payloads = append(payloads, appendFrame(nil, f))
+	}
+	floorClient := client()
+
+	wait := func(ch chan struct{}) {
+		for range instances {
+			select {
+			case <-ch:
+			case <-time.After(10 * time.Second):
+				b.Fatal("a frame did not arrive")
+			}
+		}
+	}
+	ours := func() {
+		pub.send(ctx, groups, kindText, msg, func(_ []string, r busResult, err error) {
+			if err != nil || r != busDelivered {
+				b.Fatalf("push: %v %v", r, err)
+			}
+		})
+		wait(got)
+	}
+	floor := func() {
+		_, err := floorClient.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, ch := range channels {
+				p.Publish(ctx, ch, payloads[i])
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wait(floorGot)
+	}
+	ours() // scripts loaded, streams made
+	floor()
+
+	// commands per message, each side alone
+	count := func(f func()) (frames, calls float64) {
+		const n = 20
+		before := calls0(b, floorClient)
+		for range n {
+			f()
+		}
+		after := calls0(b, floorClient)
+		return float64(after["xadd"]-before["xadd"]) / n, float64(after[""]-before[""]-1) / n // less INFO itself
+	}
+	frames, calls := count(ours)
+	_, floorCalls := count(floor)
+
+	t, base := benchtest.Interleave(b, ours, floor, nil)
+	b.ReportMetric(float64(t)/float64(base), "x-floor")
+	b.ReportMetric(float64(t.Milliseconds())/float64(b.N), "ms/msg")
+	b.ReportMetric(float64(base.Milliseconds())/float64(b.N), "floor-ms/msg")
+	b.ReportMetric(frames, "frames/msg")
+	b.ReportMetric(calls, "redis-cmds/msg")
+	b.ReportMetric(floorCalls, "floor-cmds/msg")
+}
+
+// calls0 reads INFO commandstats: calls per command, and their sum under "".
+func calls0(b *testing.B, c *redis.Client) map[string]int64 {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok {
+			continue
+		}
+		callsStr, _, _ := strings.Cut(rest, ",")
+		n, _ := strconv.ParseInt(callsStr, 10, 64)
+		out[strings.TrimPrefix(name, "cmdstat_")] += n
+		out[""] += n
+	}
+	return out
+}
