@@ -116,17 +116,18 @@ func BenchmarkRoomFanout(b *testing.B) {
 	floor()
 
 	// commands per message, each side alone
-	count := func(f func()) (frames, calls float64) {
-		const n = 20
-		before := calls0(b, floorClient)
+	count := func(f func()) (frames, calls, cpu float64) {
+		const n = 50
+		before, cpu0 := calls0(b, floorClient), redisCPU(b, floorClient)
 		for range n {
 			f()
 		}
-		after := calls0(b, floorClient)
-		return float64(after["xadd"]-before["xadd"]) / n, float64(after[""]-before[""]-1) / n // less INFO itself
+		cpu1, after := redisCPU(b, floorClient), calls0(b, floorClient)
+		return float64(after["xadd"]-before["xadd"]) / n, float64(after[""]-before[""]-2) / n, // less INFO itself
+			float64((cpu1 - cpu0).Microseconds()) / n
 	}
-	frames, calls := count(ours)
-	_, floorCalls := count(floor)
+	frames, calls, cpu := count(ours)
+	_, floorCalls, floorCPU := count(floor)
 
 	t, base := benchtest.Interleave(b, ours, floor, nil)
 	b.ReportMetric(float64(t)/float64(base), "x-floor")
@@ -135,6 +136,26 @@ func BenchmarkRoomFanout(b *testing.B) {
 	b.ReportMetric(frames, "frames/msg")
 	b.ReportMetric(calls, "redis-cmds/msg")
 	b.ReportMetric(floorCalls, "floor-cmds/msg")
+	b.ReportMetric(cpu/instances, "redis-us/frame")
+	b.ReportMetric(floorCPU/instances, "floor-redis-us/frame")
+}
+
+// redisCPU reads the server's CPU time (user and system) from INFO cpu.
+func redisCPU(b *testing.B, c *redis.Client) time.Duration {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // calls0 reads INFO commandstats: calls per command, and their sum under "".

@@ -38,13 +38,14 @@
 // shutdown. (On the gateway cleanup was documented only for closes the
 // client started.) Only a process that dies without shutting down (OOM,
 // kill -9) skips it: its connections expire in your store, and pushes to
-// them are refused (below), so a hub prunes them.
+// them are refused once its lease is known lapsed (below), so a hub
+// prunes them.
 //
 // Close codes (a Web function logs any close but 1000, 1010 and 1011 as a
 // failed invocation):
 //
 //	1000  a closing push; Options.MaxLifetime ("connection lifetime reached: reconnect"); Options.IdleTimeout
-//	1001  shutdown ("server shutting down: reconnect")
+//	1001  shutdown ("server shutting down: reconnect"); an instance back on Redis after it was taken for gone ("server was cut off from its bus: reconnect")
 //	1007  a text message that is not UTF-8 (RFC 6455 §8.1)
 //	1008  a client over Options.MaxMessagesPerSecond or MaxBytesPerSecond, or whose send queue is full
 //	1009  a client message over Options.MaxMessageSize
@@ -54,14 +55,39 @@
 // # Pushing
 //
 // A push is delivered at most once, in order per sender. To a connection
-// this instance holds it is queued in-process (no socket, no HTTP); to one
+// this instance holds it is queued in-process (no socket, no HTTP). To one
 // another instance holds — the connection ID names its instance, so no
-// lookup is needed — it is published on that instance's Redis channel. A
-// push is refused (404, [scfws.ErrPushRefused]) when the connection is not
-// here and no instance received it: closed here, or its instance is gone.
-// A push that reached a live instance whose connection has just closed is
-// answered as success and dropped there: that connection's cleanup has run
-// on its instance. A Redis error is no answer ([scfws.ErrPushUnavailable]).
+// lookup is needed — it crosses Redis (Options.Redis) as a frame: the
+// message's raw bytes once, with every connection of that instance it goes
+// to, appended to that instance's stream, which the instance reads. A
+// Broadcast, and so every hub fan-out, is one script call on one Redis
+// server (one per instance on a Cluster), whatever the number of
+// connections. What a push across instances is answered:
+//
+//   - success: the frame is in the stream of the instance that holds the
+//     connection, which was alive (its lease, renewed every Options.Lease/5,
+//     was live) and had less than Options.MaxBusBacklog unread. It is
+//     delivered once, in order, even if that instance is off Redis for a
+//     while (it reads on from where it was), unless it dies first or Redis
+//     loses the stream (a restart without persistence, a failover). A
+//     connection that closed meanwhile drops it: its cleanup has run.
+//   - [scfws.ErrPushRefused]: the connection closed on this instance, or its
+//     instance is gone — it shut down, or its lease lapsed and stayed
+//     missing for another Lease (so a kill -9'd instance's connections are
+//     refused between one and two leases after its last renewal: 5–10 s by
+//     default). An instance that comes back after having been taken for
+//     gone closes all its connections (1001) before it serves on, so a
+//     refused connection is never one still open.
+//   - [scfws.ErrPushUnavailable]: not sent — Redis failed, the instance is
+//     not renewing its lease but not yet known gone (cut off from Redis,
+//     or Redis restarted and lost its keys), or its unread bytes are over
+//     Options.MaxBusBacklog (flow control: a burst never makes Redis drop
+//     what was answered success). Nothing to prune; retry if you like.
+//
+// A Redis client that resends a command whose reply it lost (go-redis does
+// by default) appends the frame twice; the reading instance drops the copy
+// (each frame names its sender and its number), so the delivery stays at
+// most once whatever the client's options.
 //
 // # What Tencent leaves unknown
 //

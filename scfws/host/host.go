@@ -211,21 +211,24 @@ func (s *Server) PushURL() string { return pushURL }
 
 // Client returns the HTTP client that delivers this host's pushes without
 // a socket: a push to a connection this instance holds is queued for it; a
-// push to one another instance holds is published on Redis. Give it to
+// push to one another instance holds crosses Redis (see the package doc,
+// "Pushing", for what each answer means there). Give it to
 // scfws.NewPushClient with [Server.PushURL]:
 //
 //	push, err := scfws.NewPushClient(srv.PushURL(), &scfws.PushOptions{HTTPClient: srv.Client()})
 //
-// The answers are the gateway's: success once queued or published to a
-// live instance; 404 ([scfws.ErrPushRefused]) when no instance holds the
-// connection; a Redis error is no answer ([scfws.ErrPushUnavailable], or
-// [scfws.ErrPushTimeout] at the deadline).
+// The answers are the gateway's: success once queued here or appended to
+// the live instance that holds the connection; 404 ([scfws.ErrPushRefused])
+// when the connection is known gone; no answer ([scfws.ErrPushUnavailable],
+// or [scfws.ErrPushTimeout] at the deadline) when that cannot be known now.
 func (s *Server) Client() *http.Client { return s.client }
 
 // Serve starts the bus (when Options.Redis is set) and serves fns until ctx
 // ends, then shuts down within Options.ShutdownTimeout: stops accepting,
 // closes every connection with 1001 (going away) and runs its cleanup,
-// then leaves the bus. It returns nil after a clean shutdown.
+// then leaves the bus (pushes to its connections are refused from then
+// on). It returns nil after a clean shutdown, and an error when Redis
+// cannot be joined at the start.
 func (s *Server) Serve(ctx context.Context, fns Functions) error {
 	if s.opts.Redis != nil {
 		b, err := startBus(ctx, s.opts.Redis, busConfig{
