@@ -178,3 +178,25 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestConformanceCluster runs the conformance suite on a real three-shard
+// Redis Cluster (redis-server --cluster-enabled yes, redis-cli --cluster
+// create): a connection's, a room's and a user's keys sit on different
+// shards.
+func TestConformanceCluster(t *testing.T) {
+	cl, err := redistest.StartCluster(os.Stderr)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Redis Cluster on CI: %v", err)
+		}
+		t.Skipf("no Redis Cluster: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	hubtest.TestStore(t, func(t *testing.T, ttl time.Duration) hub.Store {
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
+		t.Cleanup(func() { _ = rdb.Close() })
+		s, err := redisstore.New(rdb, &redisstore.Options{Prefix: fmt.Sprintf("c%d", prefixes.Add(1)), TTL: ttl})
+		require.NoError(t, err)
+		return s
+	})
+}
