@@ -18,14 +18,20 @@ var (
 	ErrEmptyConnectionID = errors.New("scfws: empty connection ID")
 	// ErrPushRefused: the gateway answered, and not with success (HTTP 200
 	// and errNo 0): any other status, a redirect, errNo ≠ 0, or a body that is
-	// not its JSON answer. Per Tencent's document the gateway has then
-	// dropped that client: the push was not delivered, and never will be.
+	// not its JSON answer — but for ErrPushTooLarge's answer. Per Tencent's
+	// document the gateway has then dropped that client: the push was not
+	// delivered, and never will be; the connection is gone.
 	ErrPushRefused = errors.New("scfws: push refused")
 	// ErrPushUnavailable: no answer came. Either the gateway could not be
 	// reached at all (retried while the deadline allowed, then given up:
 	// not delivered), or the connection broke after the push was sent, the
 	// answer missing or cut short (not resent: it may have been delivered).
 	ErrPushUnavailable = errors.New("scfws: push gateway unavailable")
+	// ErrPushTooLarge: the gateway refused the message as larger than it
+	// takes (package host and the emulator: MaxMessageSize, answered HTTP
+	// 413 with errNo 1005). The caller's error, not the connection's: it is
+	// still open, and a hub prunes nothing for it.
+	ErrPushTooLarge = errors.New("scfws: push too large")
 	// ErrPushTimeout: the ctx deadline or PushOptions.Timeout passed before
 	// the whole answer came. The push may have been delivered; it is not
 	// resent.
@@ -68,7 +74,8 @@ const (
 )
 
 // classify turns a whole answer into nil (success: HTTP 200 and a JSON
-// object whose errNo is 0) or a *PushError wrapping ErrPushRefused.
+// object whose errNo is 0) or a *PushError wrapping ErrPushRefused (or
+// ErrPushTooLarge for the hosts' answer to a message over their size).
 func classify(connectionID string, status int, answer []byte) *PushError {
 	trimmed := bytes.TrimSpace(answer)
 	if status == http.StatusOK && bytes.Equal(trimmed, wire.OK) {
@@ -84,6 +91,8 @@ func classify(connectionID string, status int, answer []byte) *PushError {
 		pe.ErrNo, pe.ErrMsg = *a.ErrNo, a.ErrMsg
 	}
 	switch {
+	case status == wire.TooLarge.Status && pe.ErrNo == wire.TooLarge.ErrNo:
+		pe.Err = fmt.Errorf("%w: HTTP %d, errNo %d", ErrPushTooLarge, status, pe.ErrNo)
 	case status != http.StatusOK:
 		pe.Err = fmt.Errorf("%w: HTTP %d", ErrPushRefused, status)
 	case jsonErr != nil || a.ErrNo == nil:

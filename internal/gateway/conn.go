@@ -31,6 +31,11 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	closed sync.Once
+	// invoking counts the transmission calls started; busy is set during
+	// one: the heartbeat never drops a client while it is being served
+	// (its pong waits unread behind the call).
+	invoking atomic.Uint64
+	busy     atomic.Bool
 	// byServer is set when this side ended the connection (a closing push,
 	// the idle timeout, shutdown, a failed invocation or push, a limit, a
 	// protocol error): no cleanup then, unless Options.CleanupOnServerClose.
@@ -48,9 +53,10 @@ type conn struct {
 // outgoing is a message to write, or a close (code ≠ 0) after the
 // messages queued before it.
 type outgoing struct {
-	typ  websocket.MessageType
-	data []byte
-	code websocket.StatusCode
+	typ    websocket.MessageType
+	data   []byte
+	code   websocket.StatusCode
+	reason string
 }
 
 var (
@@ -128,7 +134,7 @@ func (c *conn) drain() {
 		c.mu.Unlock()
 		if m.code != 0 {
 			c.byServer.Store(true)
-			_ = ws.Close(m.code, "")
+			_ = ws.Close(m.code, m.reason)
 			c.cancel()
 			continue
 		}
@@ -160,19 +166,29 @@ func (c *conn) serve() {
 	if o.Heartbeat > 0 {
 		var hb *time.Timer
 		hb = time.AfterFunc(o.Heartbeat, func() {
+			if c.busy.Load() { // being served: its pong would wait unread
+				hb.Reset(o.Heartbeat)
+				return
+			}
+			calls := c.invoking.Load()
 			ctx, cancel := context.WithTimeout(c.ctx, o.Heartbeat)
 			defer cancel()
 			if err := c.ws.Ping(ctx); err != nil {
-				if c.ctx.Err() == nil {
-					c.drop() // no pong: the client is gone
+				if c.ctx.Err() != nil {
+					return
 				}
+				if c.busy.Load() || c.invoking.Load() != calls {
+					hb.Reset(o.Heartbeat) // served meanwhile: not a silent client
+					return
+				}
+				c.drop() // no pong: the client is gone
 				return
 			}
 			hb.Reset(o.Heartbeat)
 		})
 		defer hb.Stop()
 	}
-	lim := newLimiter(o.MaxMessagesPerSecond, o.MaxBytesPerSecond)
+	lim := newLimiter(o.MaxMessagesPerSecond)
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
@@ -193,9 +209,8 @@ func (c *conn) serve() {
 			c.close(websocket.StatusInvalidFramePayloadData, "text message is not UTF-8")
 			continue
 		}
-		if why := lim.take(len(data)); why != "" {
-			c.s.log.Warn(c.s.opts.LogPrefix+": client over a limit", "secConnectionID", c.id, "limit", why)
-			c.close(websocket.StatusPolicyViolation, why)
+		if why := lim.take(); why != "" {
+			c.overLimit(why)
 			continue // Read ends once the close is done
 		}
 		if c.s.fns.Transmission == nil {
@@ -208,8 +223,11 @@ func (c *conn) serve() {
 		// a transmission event is shaped as a data push: the same encoder
 		payload, _ := wire.Push{Action: wire.ActionDataSend, ConnectionID: c.id, DataType: string(m.DataType), Data: m.Data}.Marshal()
 		start := time.Now()
+		c.invoking.Add(1)
+		c.busy.Store(true)
 		// as in the cloud, the invocation does not end when the client goes
 		_, err = c.s.invoke(context.Background(), "transmission", c.s.fns.Transmission, payload)
+		c.busy.Store(false)
 		c.s.logEvent(scfws.ActionDataSend, c.id, start, err, m.Data)
 		if err != nil {
 			if o.CloseOnFailure {
@@ -248,6 +266,14 @@ func (c *conn) drop() {
 		_ = ws.CloseNow()
 	}
 	c.cancel()
+}
+
+// closeBehind closes the connection with code and reason once what is
+// queued for it has been written (at once if nothing is).
+func (c *conn) closeBehind(code websocket.StatusCode, reason string) {
+	if c.send(outgoing{code: code, reason: reason}) != nil {
+		c.close(code, reason)
+	}
 }
 
 // close starts the close handshake from this side; serve's Read then
@@ -295,36 +321,37 @@ func (c *conn) finish() {
 	})
 }
 
-// limiter is a client's two token buckets (messages, bytes), each holding
-// one second's worth; used by the reading goroutine only.
+// overLimit closes a client over a limit with 1008.
+func (c *conn) overLimit(why string) {
+	if c.isGone() {
+		return
+	}
+	c.s.log.Warn(c.s.opts.LogPrefix+": client over a limit", "secConnectionID", c.id, "limit", why)
+	c.close(websocket.StatusPolicyViolation, why)
+}
+
+// limiter is a client's message bucket, holding one second's worth; used
+// by the reading goroutine only. (Its bytes are counted on the wire:
+// meteredConn.)
 type limiter struct {
-	msgRate, byteRate float64
-	msgs, bytes       float64
-	last              time.Time
+	rate, msgs float64
+	last       time.Time
 }
 
-func newLimiter(msgRate, byteRate float64) *limiter {
-	return &limiter{msgRate: msgRate, byteRate: byteRate, msgs: msgRate, bytes: byteRate, last: time.Now()}
+func newLimiter(rate float64) *limiter {
+	return &limiter{rate: rate, msgs: rate, last: time.Now()}
 }
 
-// take counts one message of n bytes: "" within the limits, else which
-// limit it broke.
-func (l *limiter) take(n int) string {
-	if l.msgRate <= 0 && l.byteRate <= 0 {
+// take counts one message: "" within the limit, else why not.
+func (l *limiter) take() string {
+	if l.rate <= 0 {
 		return ""
 	}
 	now := time.Now()
-	dt := now.Sub(l.last).Seconds()
+	l.msgs = min(l.rate, l.msgs+now.Sub(l.last).Seconds()*l.rate) - 1
 	l.last = now
-	if l.msgRate > 0 {
-		if l.msgs = min(l.msgRate, l.msgs+dt*l.msgRate) - 1; l.msgs < 0 {
-			return "too many messages per second"
-		}
-	}
-	if l.byteRate > 0 {
-		if l.bytes = min(l.byteRate, l.bytes+dt*l.byteRate) - float64(n); l.bytes < 0 {
-			return "too many bytes per second"
-		}
+	if l.msgs < 0 {
+		return "too many messages per second"
 	}
 	return ""
 }

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -27,8 +30,14 @@ type refusal struct {
 }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.log.Warn(s.opts.LogPrefix+": connection refused", "status", http.StatusForbidden,
+			"reason", "origin not allowed", "origin", r.Header.Get("Origin"), "host", r.Host)
+		refuse(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+		return
+	}
 	if s.isClosing() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		refuse(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	if status, why := checkHandshake(r); status != 0 { // no function runs for it
@@ -36,14 +45,14 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Upgrade", "websocket")
 			w.Header().Set("Sec-WebSocket-Version", "13")
 		}
-		http.Error(w, why, status)
+		refuse(w, why, status)
 		return
 	}
 	start := time.Now()
 	ev := s.registerEvent(r)
 	id := ev.ConnectionID()
 	if !s.reserve() {
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		refuse(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		s.log.Warn(s.opts.LogPrefix+": connection refused", "status", http.StatusServiceUnavailable,
 			"reason", fmt.Sprintf("too many connections (max %d)", s.opts.MaxConnections))
 		return
@@ -53,12 +62,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.release()
 		s.log.Warn(s.opts.LogPrefix+": connection refused", "secConnectionID", id, "status", ref.status, "reason", ref.reason,
 			"latency", time.Since(start))
-		http.Error(w, http.StatusText(ref.status), ref.status)
+		refuse(w, http.StatusText(ref.status), ref.status)
 		return
 	}
 	c := newConn(s, id)
 	if !s.add(c) {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		refuse(w, "shutting down", http.StatusServiceUnavailable)
 		if s.opts.CleanupOnServerClose {
 			s.cleanup(id) // the register function accepted it
 		}
@@ -68,7 +77,11 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// passed through, as the gateway is documented to do, not applied
 		w.Header().Set("Sec-WebSocket-Extensions", answer.SecWebSocketExtensions)
 	}
-	ws, err := websocket.Accept(w, r, s.acceptOptions(answer))
+	hw := hijackWriter{ResponseWriter: w}
+	if rate := s.opts.MaxBytesPerSecond; rate > 0 {
+		hw.wrap = func(nc net.Conn) net.Conn { return newMeteredConn(nc, c, rate, s.opts.MaxMessageSize) }
+	}
+	ws, err := websocket.Accept(hw, r, s.acceptOptions(answer))
 	if err != nil {
 		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)
 		c.finish()
@@ -79,6 +92,34 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.log.Info(s.opts.LogPrefix+": connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	c.serve()
+}
+
+// refuse answers a handshake with status and closes the connection: at
+// once, without first reading a body the client announced (and may never
+// send), as net/http would before answering. Its write side is closed
+// after the answer; what the client still sends is read and dropped for
+// up to a second (so that the answer is not lost to a reset), then the
+// connection is closed.
+func refuse(w http.ResponseWriter, msg string, status int) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, status)
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	nc, brw, err := rc.Hijack()
+	if err != nil {
+		return
+	}
+	_ = brw.Flush()
+	if tc, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	go func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(nc, 1<<20))
+		_ = nc.Close()
+	}()
 }
 
 // checkHandshake checks an opening handshake as RFC 6455 §4.2.1 asks: 0
@@ -118,6 +159,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // acceptOptions answers the handshake as the register function did;
 // permessage-deflate is applied only with Options.ApplyExtensions.
 func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.AcceptOptions {
+	// the origin was checked already (originAllowed)
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 	if answer == nil {
 		return opts
@@ -131,6 +173,9 @@ func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.Accep
 	for _, ext := range wsheader.ParseExtensions(answer.SecWebSocketExtensions) {
 		if ext.Name == "permessage-deflate" {
 			opts.CompressionMode = websocket.CompressionContextTakeover
+			if s.opts.NoContextTakeover {
+				opts.CompressionMode = websocket.CompressionNoContextTakeover
+			}
 			for _, p := range ext.Params {
 				if p.Name == "server_no_context_takeover" {
 					opts.CompressionMode = websocket.CompressionNoContextTakeover
@@ -150,10 +195,13 @@ func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
 		host = r.RemoteAddr
 	}
 	rc := &scfws.RequestContext{ServiceID: s.opts.ServiceID, Path: s.api, HTTPMethod: r.Method,
-		RequestID: r.Header.Get("X-Scf-Request-Id"), Identity: json.RawMessage("{}"), SourceIP: host,
+		Identity: json.RawMessage("{}"), SourceIP: host,
 		Stage: s.stage, WebSocketEnable: true}
 	if s.opts.Path == "" {
 		rc.Path, rc.Stage = r.URL.Path, ""
+	}
+	if s.opts.TrustRequestID {
+		rc.RequestID = r.Header.Get("X-Scf-Request-Id")
 	}
 	if rc.RequestID == "" {
 		rc.RequestID = newRequestID()
@@ -221,4 +269,31 @@ func hasErrNo(out []byte) bool {
 	}
 	_, ok := keys["errNo"]
 	return ok
+}
+
+// originAllowed applies Options.CheckOrigin: a handshake without an Origin
+// header (not from a browser) passes; one from a browser passes when its
+// origin's host is the request's own (Host, or X-Forwarded-Host, which a
+// browser's WebSocket cannot set) or matches one of Options.OriginPatterns
+// (path.Match patterns against the origin's host, as coder/websocket's).
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if !s.opts.CheckOrigin || origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	for _, h := range append([]string{r.Host}, r.Header.Values("X-Forwarded-Host")...) {
+		if strings.EqualFold(u.Host, h) {
+			return true
+		}
+	}
+	for _, p := range s.opts.OriginPatterns {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+			return true
+		}
+	}
+	return false
 }

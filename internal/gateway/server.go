@@ -75,6 +75,25 @@ type Options struct {
 	CloseOnFailure bool
 	// ShutdownCode is the close code of Shutdown.
 	ShutdownCode websocket.StatusCode
+	// CheckOrigin refuses (403, before register) a browser's handshake from
+	// a page of another origin than the request's host, unless its host
+	// matches one of OriginPatterns (path.Match; "*" allows every origin).
+	CheckOrigin    bool
+	OriginPatterns []string
+	// TrustRequestID takes requestContext.requestId from the request's
+	// X-Scf-Request-Id (which only the platform can set in front of a Web
+	// function); false: a fresh ID each time.
+	TrustRequestID bool
+	// NoContextTakeover applies an accepted permessage-deflate without
+	// context takeover either way, so a connection keeps no compression
+	// window between messages.
+	NoContextTakeover bool
+	// RequestTimeout bounds reading a request that is not a WebSocket
+	// (headers and body) and answering it. 0: none beyond the headers'.
+	RequestTimeout time.Duration
+	// MaxPending bounds the connections that are not (yet) WebSockets;
+	// one more is closed at once. 0: no bound.
+	MaxPending int
 	// EnvAtStart, KeepClientOnFailedPush and ApplyExtensions: see package
 	// emulator.
 	EnvAtStart             bool
@@ -104,11 +123,14 @@ type Server struct {
 	started  bool
 	closing  bool
 	sessions sync.WaitGroup
+
+	pendingMu sync.Mutex
+	pending   map[net.Conn]struct{}
 }
 
 // Listen returns a Server listening on opts.Addr, not serving yet.
 func Listen(opts Options) (*Server, error) {
-	s := &Server{conns: map[string]*conn{}, opts: opts}
+	s := &Server{conns: map[string]*conn{}, opts: opts, pending: map[net.Conn]struct{}{}}
 	o := &s.opts
 	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
 		o.Path = "/" + o.Path
@@ -209,18 +231,30 @@ func (s *Server) Start(ctx context.Context, fns Functions) error {
 			s.serveWebSocket(w, r)
 		})
 	}
+	var handler http.Handler = mux
+	if t := s.opts.RequestTimeout; t > 0 {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// a body announced and never sent cannot hold the connection
+			// (a handshake's connection is freed of it when hijacked)
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(t))
+			_ = rc.SetWriteDeadline(time.Now().Add(t))
+			mux.ServeHTTP(w, r)
+		})
+	}
 	s.fns, s.started = fns, true
 	// The limit on headers counts from the request line (net/http adds 4 KB
 	// of slack of its own).
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 60 << 10}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 60 << 10, ConnState: s.countPending}
 	go func() { _ = s.http.Serve(s.listener) }()
 	return nil
 }
 
 // Shutdown stops accepting connections, closes every client with
-// ShutdownCode (running cleanup with CleanupOnServerClose, while pushes are
-// still delivered so cleanup can push to the others), then stops the HTTP
+// ShutdownCode behind the messages queued for it (running cleanup with
+// CleanupOnServerClose, while pushes are still delivered so cleanup can
+// push to the others; clients still open when ctx ends are dropped), then stops the HTTP
 // server and the function binaries. ctx bounds the wait. It frees an
 // unstarted server's listener too.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -237,7 +271,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.fns.drain() // a binary that dies now is not started again
 	for _, c := range open {
-		c.close(s.opts.ShutdownCode, "server shutting down: reconnect")
+		// behind what is queued: a push answered success is written first
+		c.closeBehind(s.opts.ShutdownCode, "server shutting down: reconnect")
 	}
 	var err error
 	done := make(chan struct{})
@@ -246,6 +281,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+		for _, c := range open {
+			c.drop() // out of time: what is still queued is lost
+		}
 	}
 	err = errors.Join(err, s.http.Shutdown(ctx)) // hijacked WebSockets are not waited for
 	s.fns.stop()
@@ -263,6 +301,27 @@ func (s *Server) CloseAll(code websocket.StatusCode, reason string) {
 	s.mu.Unlock()
 	for _, c := range open {
 		c.close(code, reason)
+	}
+}
+
+// countPending keeps Options.MaxPending: connections that are not
+// WebSockets (new, reading a request, idle between requests) are counted
+// until hijacked or closed; one over the bound is closed at once.
+func (s *Server) countPending(nc net.Conn, state http.ConnState) {
+	if s.opts.MaxPending <= 0 {
+		return
+	}
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	switch state {
+	case http.StateNew:
+		if len(s.pending) >= s.opts.MaxPending {
+			_ = nc.Close()
+			return
+		}
+		s.pending[nc] = struct{}{}
+	case http.StateHijacked, http.StateClosed:
+		delete(s.pending, nc)
 	}
 }
 

@@ -94,20 +94,27 @@ func readAll(c *websocket.Conn, quiet time.Duration) []string {
 	}
 }
 
+// sent is what sequence did: each push's error and when it was answered.
+type sent struct {
+	errs []error
+	at   []time.Time
+}
+
 // sequence pushes "0", "1", … to id through n's hub every gap until stop
-// is closed, and returns each push's error.
-func (n *near) sequence(id string, gap time.Duration, stop <-chan struct{}) <-chan []error {
-	out := make(chan []error, 1)
+// is closed.
+func (n *near) sequence(id string, gap time.Duration, stop <-chan struct{}) <-chan sent {
+	out := make(chan sent, 1)
 	go func() {
-		var errs []error
+		var s sent
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
-				out <- errs
+				out <- s
 				return
 			case <-time.After(gap):
 			}
-			errs = append(errs, n.hub.Send(context.Background(), id, scfws.Text(strconv.Itoa(i))))
+			s.errs = append(s.errs, n.hub.Send(context.Background(), id, scfws.Text(strconv.Itoa(i))))
+			s.at = append(s.at, time.Now())
 		}
 	}()
 	return out
@@ -158,7 +165,7 @@ func TestBusCutLink(t *testing.T) {
 	p.Restore()
 	time.Sleep(100 * time.Millisecond)
 	close(stop)
-	errs := <-results
+	errs := (<-results).errs
 	got := readAll(cb, 2*time.Second)
 	checkSequence(t, errs, got, func(int) bool { return false })
 	_, err = a.store.Get(context.Background(), id)
@@ -187,19 +194,20 @@ func TestBusRedisRestart(t *testing.T) {
 	go func() { got = readAll(cb, 5*time.Second); close(readDone) }()
 	stop := make(chan struct{})
 	results := a.sequence(id, 5*time.Millisecond, stop)
-	var restarts []time.Time
+	var lastKill time.Time
 	for range 3 {
 		time.Sleep(300 * time.Millisecond)
+		lastKill = time.Now()
 		require.NoError(t, r.Restart())
-		restarts = append(restarts, time.Now())
 	}
 	time.Sleep(2 * time.Second) // the instances back on the bus
 	close(stop)
-	errs := <-results
+	res := <-results
+	errs := res.errs
 	<-readDone
-	// pushes sent in the last 300 ms before each kill may be lost with
-	// the stream; with 5 ms between pushes, count them loosely
-	checkSequence(t, errs, got, func(i int) bool { return i < len(errs)-300 })
+	// a push answered before a kill may be lost with the stream (not yet
+	// read); every one answered after the last kill must arrive
+	checkSequence(t, errs, got, func(i int) bool { return res.at[i].Before(lastKill) })
 	_, err := a.store.Get(context.Background(), id)
 	require.NoError(t, err, "not pruned")
 	var ok int

@@ -36,6 +36,8 @@ const (
 	defaultChannelPrefix   = "scfws:instance:"
 	defaultLease           = 5 * time.Second
 	defaultMaxBusBacklog   = 16 << 20
+	defaultMaxPending      = 256
+	requestTimeout         = 10 * time.Second
 	// pushURL names this host's pushes; it is never dialled: [Server.Client]
 	// delivers them in-process, and the .invalid name resolves nowhere.
 	pushURL = "http://scfws-host.invalid/push"
@@ -48,8 +50,23 @@ type Options struct {
 	// else 9000 — what a Web function must listen on.
 	Addr string
 	// Handler serves the requests that are not WebSocket upgrades (a page,
-	// a health check). Nil: 426 Upgrade Required. Every path upgrades.
+	// a health check), each within 10 s to read and answer. Nil: 426
+	// Upgrade Required. Every path upgrades.
 	Handler http.Handler
+	// OriginPatterns are the hosts, besides the request's own, whose pages
+	// may open a connection (path.Match patterns against the Origin's host:
+	// "app.example.com", "*.example.com"; "*" allows every origin). A
+	// browser's handshake from any other origin is refused with 403 before
+	// the register function runs — cross-site WebSocket hijacking, since a
+	// browser sends the user's cookies to your register function whatever
+	// page opened the connection. A handshake without Origin (not a
+	// browser) is not checked. Nil: the request's own host only.
+	OriginPatterns []string
+	// MaxPending bounds the connections that are not WebSockets (yet): new,
+	// sending a request, or idle between requests; one more is closed at
+	// once, so that slow or silent clients cannot take every file
+	// descriptor (a Web function has 1,024). 0: 256.
+	MaxPending int
 	// Redis is the bus between instances (Redis ≥ 6.2, or Redis Cluster):
 	// each instance holds a lease and reads a stream of its own, and a push
 	// to a connection another instance holds is appended to that
@@ -78,7 +95,11 @@ type Options struct {
 	// one second's worth; a client over it is closed with 1008. 0: 10, the
 	// Web function's limit.
 	MaxMessagesPerSecond float64
-	// MaxBytesPerSecond likewise bounds each client's bytes. 0: 128 KB.
+	// MaxBytesPerSecond likewise bounds the bytes each client sends, counted
+	// on the wire — every frame, pings, pongs and continuation frames
+	// included — with a burst of a second's worth or one MaxMessageSize
+	// message, whichever is more; a client over it is closed with 1008 and
+	// read no faster than the rate meanwhile. 0: 128 KB.
 	MaxBytesPerSecond float64
 	// MaxQueued bounds the bytes waiting to be written to one client (one
 	// message is always taken, whatever its size); a client whose queue is
@@ -165,7 +186,11 @@ func New(opts *Options) (*Server, error) {
 		MaxBytesPerSecond:    orDefault(o.MaxBytesPerSecond, defaultBytesPerSec),
 		MaxQueued:            orDefault(o.MaxQueued, defaultMaxQueued),
 		CleanupOnServerClose: true, CloseOnFailure: true, ShutdownCode: websocket.StatusGoingAway,
-		KeepClientOnFailedPush: true, ApplyExtensions: true,
+		KeepClientOnFailedPush: true, ApplyExtensions: true, NoContextTakeover: true,
+		CheckOrigin: true, OriginPatterns: o.OriginPatterns,
+		TrustRequestID: os.Getenv("TENCENTCLOUD_RUNENV") == "SCF", // set by SCF, not settable by users
+		RequestTimeout: requestTimeout,
+		MaxPending:     int(orDefault(int64(o.MaxPending), defaultMaxPending)),
 		Logger: o.Logger, LogData: o.LogData, LogPrefix: "host",
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 
 // app records what the host told it and echoes; "fail" fails, "panic"
 // panics, "bye" closes the sender with a closing push, "many:N" pushes N
-// numbered messages back.
+// numbered messages back, "sleep:D" takes D (a duration) to echo.
 type app struct {
 	mu        sync.Mutex
 	registers []*scfws.RegisterEvent
@@ -51,6 +51,13 @@ func (a *app) router(opts *scfws.RegisterOptions) *scfws.Router {
 				panic("told to panic")
 			case data == "bye":
 				return a.push.Disconnect(ctx, id)
+			case strings.HasPrefix(data, "sleep:"):
+				d, err := time.ParseDuration(strings.TrimPrefix(data, "sleep:"))
+				if err != nil {
+					return err
+				}
+				time.Sleep(d)
+				return a.push.Send(ctx, id, ev.Message())
 			case scanErr == nil && n > 0:
 				for i := range n {
 					if err := a.push.Send(ctx, id, scfws.Text(fmt.Sprint(i))); err != nil {

@@ -18,10 +18,11 @@ import (
 // reach, each with its documented answer.
 func TestLimits(t *testing.T) {
 	t.Run("bytes per second", func(t *testing.T) {
-		s, a := start(t, &host.Options{MaxBytesPerSecond: 1000, MaxMessagesPerSecond: -1}, nil)
+		// the burst is a second's worth or one message of MaxMessageSize
+		s, a := start(t, &host.Options{MaxBytesPerSecond: 1000, MaxMessageSize: 1000, MaxMessagesPerSecond: -1}, nil)
 		c := dial(t, s.URL())
 		id := a.lastRegister().ConnectionID()
-		for range 3 {
+		for range 4 {
 			if c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", 600))) != nil {
 				break
 			}
