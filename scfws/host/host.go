@@ -191,7 +191,7 @@ func New(opts *Options) (*Server, error) {
 		TrustRequestID: os.Getenv("TENCENTCLOUD_RUNENV") == "SCF", // set by SCF, not settable by users
 		RequestTimeout: requestTimeout,
 		MaxPending:     int(orDefault(int64(o.MaxPending), defaultMaxPending)),
-		Logger: o.Logger, LogData: o.LogData, LogPrefix: "host",
+		Logger:         o.Logger, LogData: o.LogData, LogPrefix: "host",
 	})
 	if err != nil {
 		return nil, err
