@@ -44,6 +44,7 @@ var rows = []row{
 	{"push to a connection on another host instance over `redis-server` (Send → the bus's script → XREAD → client) vs a bare go-redis PUBLISH loop (throughput)", "BenchmarkCrossPush", "x-publish", "≥ 0.5", atLeast(0.5)},
 	{"a room message to 10,000 members held by 100 instances, on `redis-server`: time until every instance has its frame, vs one PUBLISH per instance (the same bytes, pipelined)", "BenchmarkRoomFanout", "x-floor", "≤ 2", atMost(2)},
 	{"memory per idle connection, 10,000 in one host process, vs the plain server's (RSS)", "BenchmarkIdleMemory", "x-plain", "≤ 1.5", atMost(1.5)},
+	{"memory per connection with permessage-deflate asked with context takeover, after a 32 KB echo, 1,000 connections, vs without compression (RSS)", "BenchmarkDeflateMemory", "x-plain", "≤ 1.5", atMost(1.5)},
 	{"cold start: the echo binary (scfws, resty inside) vs a bare scf-go-lib function (time to answer)", "BenchmarkColdStart", "x-hello", "≤ 1.05", atMost(1.05)},
 }
 

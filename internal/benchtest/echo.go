@@ -33,7 +33,10 @@ func PlainEcho() http.Handler {
 }
 
 // Dial dials n clients to url, 32 at a time; they are closed when b ends.
-func Dial(b *testing.B, url string, n int) []*websocket.Conn {
+func Dial(b *testing.B, url string, n int) []*websocket.Conn { return DialWith(b, url, n, nil) }
+
+// DialWith is Dial with opts.
+func DialWith(b *testing.B, url string, n int, opts *websocket.DialOptions) []*websocket.Conn {
 	conns := make([]*websocket.Conn, n)
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
@@ -43,7 +46,7 @@ func Dial(b *testing.B, url string, n int) []*websocket.Conn {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, url, nil)
+			c, _, err := websocket.Dial(ctx, url, opts)
 			if err != nil {
 				b.Error(err)
 				return

@@ -69,6 +69,9 @@ func runInstance(redisAddr string) error {
 		return err
 	}
 	app := instanceApp(push, rdb)
+	if os.Getenv("SCFWS_TEST_DEFLATE") != "" {
+		app.RegisterOptions = &scfws.RegisterOptions{Extensions: []string{"permessage-deflate"}}
+	}
 	fmt.Printf("url %s\n", srv.URL())
 	return srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app})
 }
@@ -78,6 +81,7 @@ func runInstance(redisAddr string) error {
 //	me               → its own connection ID
 //	to <id> <text>   → pushes text to id: "ok", or "refused" / "unavailable" / the error
 //	seq <id> <n>     → pushes "0" … "n-1" to id in order, then "sent n"
+//	echo <text>      → pushes text back
 //
 // and counts each cleanup in Redis (cleanups:<id>).
 func instanceApp(push *scfws.PushClient, rdb *redis.Client) *scfws.Router {
@@ -89,6 +93,8 @@ func instanceApp(push *scfws.PushClient, rdb *redis.Client) *scfws.Router {
 			switch {
 			case f[0] == "me":
 				return reply(ctx, id, id)
+			case f[0] == "echo":
+				return reply(ctx, id, strings.TrimPrefix(ev.WebSocket.Data, "echo "))
 			case f[0] == "to" && len(f) == 3:
 				return reply(ctx, id, kind(push.Send(ctx, f[1], scfws.Text(f[2]))))
 			case f[0] == "seq" && len(f) == 3:
