@@ -6,9 +6,9 @@
 //
 //	go run ./examples/chatroom [-addr 127.0.0.1:8080]
 //
-// With -host (or SCFWS_WEBFUNC set, as the scf_bootstrap of "scfws package
-// -webfunc" does), it is its own WebSocket server (package host): in an SCF
-// Web function, or on any server, one instance or many. With REDIS_URL (or
+// With -host (the default in an SCF Web function, where SCF sets
+// TENCENTCLOUD_RUNENV=SCF), it is its own WebSocket server (package host):
+// in an SCF Web function, or on any server, one instance or many. With REDIS_URL (or
 // REDIS_ADDR…) the store and the bus between instances are on Redis; else
 // one instance keeps everything in memory. It listens on -addr, else on
 // 0.0.0.0 and $PORT (9000 by default), and serves the page too.
@@ -55,7 +55,7 @@ func main() {
 	addr := flag.String("addr", "", "listen `address` (default 127.0.0.1:8080; with -host, 0.0.0.0:$PORT or 9000)")
 	idle := flag.Duration("idle", 10*time.Minute, "close clients idle this long, as the API's backend timeout does")
 	verbose := flag.Bool("v", false, "log every event and push, with message data")
-	asHost := flag.Bool("host", os.Getenv("SCFWS_WEBFUNC") != "", "be the WebSocket server (package host), not the emulator")
+	asHost := flag.Bool("host", os.Getenv("TENCENTCLOUD_RUNENV") == "SCF", "be the WebSocket server (package host), not the emulator")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -29,6 +29,9 @@ type Deployer struct {
 	Wait time.Duration
 	// Poll is the interval between GetFunction calls while waiting. 0: 500 ms.
 	Poll time.Duration
+	// Adopt lets Deploy take over a WebSocket Web function of that name
+	// that scfws did not deploy (its code is replaced). Default: refused.
+	Adopt bool
 
 	start time.Time // of the command: Begin, else the first call
 }
@@ -47,12 +50,18 @@ type Package struct {
 type URLs struct{ WSS, WS string }
 
 const (
-	urlTrigger  = "scfws-url"
-	qualifier   = "$DEFAULT"
-	descPrefix  = "deployed by scfws; code sha256 "
-	runtime     = "Go1"
-	webFunction = "HTTP"
-	webSocket   = "WS"
+	urlTrigger = "scfws-url"
+	qualifier  = "$DEFAULT"
+	// descPrefix starts the Description of what scfws deploys, then the
+	// code's hash: only letters, digits, spaces, commas and periods, as the
+	// API documents for Description (models.go, CreateFunctionRequest).
+	descPrefix = "deployed by scfws, code sha256 "
+	// oldDescPrefix is what scfws wrote before (a ';' the API does not
+	// document): still recognised as scfws's.
+	oldDescPrefix = "deployed by scfws; code sha256 "
+	runtime       = "Go1"
+	webFunction   = "HTTP"
+	webSocket     = "WS"
 )
 
 // ErrNotWebSocket: the function exists without WebSocket, which cannot be
@@ -60,6 +69,21 @@ const (
 var ErrNotWebSocket = errors.New("the function exists without WebSocket, which cannot be turned on later " +
 	"(the API has no ProtocolType in UpdateFunctionConfiguration): deploy under another -name, " +
 	"or delete that function yourself — scfws never deletes a function it did not make")
+
+// codeOf returns the code hash in a Description scfws wrote; ours is
+// false for any other.
+func codeOf(desc string) (sha string, ours bool) {
+	for _, p := range []string{descPrefix, oldDescPrefix} {
+		if sha, ok := strings.CutPrefix(desc, p); ok {
+			return sha, true
+		}
+	}
+	return "", false
+}
+
+// redisVars are the environment variables that tell that an app has Redis
+// between its instances.
+var redisVars = []string{"REDIS_URL", "REDIS_ADDR"}
 
 // Step prints a step of the command with the time since it began.
 func (d *Deployer) Step(format string, args ...any) {
@@ -73,9 +97,9 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	if d.start.IsZero() {
 		d.Begin()
 	}
-	if len(pkg.Zip) > MaxZip {
-		return URLs{}, fmt.Errorf("the zip is %d bytes, over the %d bytes that can be sent inline "+
-			"(the signed request is limited to 10 MB and base64 adds a third): make the binary smaller", len(pkg.Zip), MaxZip)
+	if n := requestSize(createRequest(cfg, pkg)); n > MaxRequest {
+		return URLs{}, fmt.Errorf("the zip is %d bytes: the request that sends it inline would be %d bytes, over "+
+			"the %d a signed request may have (base64 adds a third): make the binary smaller", len(pkg.Zip), n, MaxRequest)
 	}
 	fn, err := d.get(ctx, cfg)
 	if err != nil {
@@ -90,6 +114,9 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 			where, runtime, cfg.Memory, cfg.Timeout, cfg.IdleTimeout, concurrencyText(cfg)))
 	case fn.Type != webFunction || fn.ProtocolType != webSocket:
 		return URLs{}, fmt.Errorf("%s: %w", where, ErrNotWebSocket)
+	case !d.Adopt && !ours(fn):
+		return URLs{}, fmt.Errorf("%s exists and was not deployed by scfws (its description is %q): deploying "+
+			"would replace its code and configuration; give -adopt to take it over, or another -name", where, fn.Description)
 	default:
 		if err := failed(fn); err != nil && fn.Status != "UpdateFailed" {
 			return URLs{}, fmt.Errorf("%s: %w", where, err)
@@ -99,7 +126,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 				return URLs{}, err
 			}
 		}
-		if have := strings.TrimPrefix(fn.Description, descPrefix); have != pkg.SHA256 {
+		if have, _ := codeOf(fn.Description); have != pkg.SHA256 {
 			changes = append(changes, fmt.Sprintf("update the code of %s (sha256 %s → %s)", where, short(have), short(pkg.SHA256)))
 		}
 		var what []string
@@ -117,6 +144,11 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	if url == nil {
 		changes = append(changes, "create the function URL (AuthType NONE, public)")
 	}
+	if fn != nil && fn.VpcConfig != nil && fn.VpcConfig.VpcId != "" && cfg.VPC == nil {
+		d.Step("note: the function stays in VPC %s/%s: the API documents no way to take a function out of a VPC "+
+			"(do it in the console), and no -vpc was given", fn.VpcConfig.VpcId, fn.VpcConfig.SubnetId)
+	}
+	d.warnSplit(cfg)
 	if plan {
 		if len(changes) == 0 {
 			d.Step("plan: nothing to change")
@@ -140,7 +172,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 			return URLs{}, err
 		}
 	default:
-		if strings.TrimPrefix(fn.Description, descPrefix) != pkg.SHA256 {
+		if have, _ := codeOf(fn.Description); have != pkg.SHA256 {
 			d.Step("UpdateFunctionCode %s (%d bytes)", where, len(pkg.Zip))
 			if err := d.API.Call(ctx, "UpdateFunctionCode", &updateCode{FunctionName: cfg.Name, Namespace: cfg.Namespace,
 				ZipFile: base64.StdEncoding.EncodeToString(pkg.Zip)}, nil); err != nil {
@@ -187,10 +219,38 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 }
 
 func concurrencyText(cfg Config) string {
-	if cfg.Concurrency == 0 {
+	if cfg.Concurrency <= 1 {
 		return ", one connection per instance"
 	}
 	return fmt.Sprintf(", %d connections per instance", cfg.Concurrency)
+}
+
+// warnSplit says, loudly, that an app without Redis splits: the platform
+// starts another instance past Concurrency connections, or whenever it
+// likes, and each instance then has its own connections and rooms.
+func (d *Deployer) warnSplit(cfg Config) {
+	for _, k := range redisVars {
+		if cfg.Env[k] != "" {
+			return
+		}
+	}
+	d.Step("WARNING: no %s in the function's environment, so no Redis between instances: past %d connections "+
+		"(or whenever the platform starts another instance) each instance has its own connections and rooms, "+
+		"and the app splits. Give -env 'REDIS_URL=${REDIS_URL}' (and -vpc to reach TencentDB for Redis).",
+		strings.Join(redisVars, " or "), cfg.Concurrency)
+}
+
+// ours reports whether scfws deployed fn.
+func ours(fn *Function) bool {
+	_, ok := codeOf(fn.Description)
+	return ok
+}
+
+// requestSize is the size of the signed request that sends req: its JSON
+// body and, at most, 4 KB of request line and headers.
+func requestSize(req any) int {
+	b, _ := json.Marshal(req)
+	return len(b) + 4096
 }
 
 func short(h string) string {
@@ -214,7 +274,7 @@ func createRequest(cfg Config, pkg Package) *createFunction {
 	if cfg.VPC != nil {
 		r.VpcConfig = &VpcConfig{VpcId: cfg.VPC.VpcID, SubnetId: cfg.VPC.SubnetID}
 	}
-	if cfg.Concurrency > 0 {
+	if cfg.Concurrency > 1 {
 		r.InstanceConcurrencyConfig = &ConcurrencyConfig{DynamicEnabled: "FALSE", MaxConcurrency: cfg.Concurrency}
 	}
 	return r
@@ -227,7 +287,7 @@ func diff(fn *Function, cfg Config, pkg Package) (*updateConfiguration, []string
 	u := &updateConfiguration{FunctionName: cfg.Name, Namespace: cfg.Namespace}
 	var what []string
 	if fn.Description != descPrefix+pkg.SHA256 {
-		u.Description = descPrefix + pkg.SHA256
+		u.Description = descPrefix + pkg.SHA256 // also rewrites the old form
 	}
 	if fn.Timeout != cfg.Timeout {
 		u.Timeout = cfg.Timeout
@@ -262,7 +322,7 @@ func diff(fn *Function, cfg Config, pkg Package) (*updateConfiguration, []string
 	if cfg.VPC != nil {
 		wantVPC = VpcConfig{VpcId: cfg.VPC.VpcID, SubnetId: cfg.VPC.SubnetID}
 	}
-	if haveVPC != wantVPC {
+	if cfg.VPC != nil && haveVPC != wantVPC { // without -vpc the VPC is left as it is (no documented removal)
 		u.VpcConfig = &wantVPC
 		what = append(what, fmt.Sprintf("VPC %q/%q → %q/%q", haveVPC.VpcId, haveVPC.SubnetId, wantVPC.VpcId, wantVPC.SubnetId))
 	}
@@ -272,8 +332,9 @@ func diff(fn *Function, cfg Config, pkg Package) (*updateConfiguration, []string
 	}
 	if haveConc != cfg.Concurrency && !(haveConc <= 1 && cfg.Concurrency <= 1) {
 		u.InstanceConcurrencyConfig = &ConcurrencyConfig{DynamicEnabled: "FALSE", MaxConcurrency: cfg.Concurrency}
-		if cfg.Concurrency == 0 {
-			u.InstanceConcurrencyConfig = &ConcurrencyConfig{DynamicEnabled: ""} // "" cancels multi-concurrency
+		if cfg.Concurrency <= 1 {
+			// "''时取消多并发配置": the documented way to cancel it
+			u.InstanceConcurrencyConfig = &ConcurrencyConfig{DynamicEnabled: ""}
 		}
 		what = append(what, fmt.Sprintf("connections per instance %d → %d", max(haveConc, 1), max(cfg.Concurrency, 1)))
 	}
@@ -370,6 +431,15 @@ func (d *Deployer) poll(ctx context.Context, cfg Config, done func(fn *Function,
 	}
 }
 
+// transient reports whether a function in status is still changing.
+func transient(status string) bool {
+	switch status {
+	case "Creating", "Updating", "Publishing", "Deleting":
+		return true
+	}
+	return false
+}
+
 // failed is the error of a function in a Failed status, with its reasons.
 func failed(fn *Function) error {
 	if !strings.HasSuffix(fn.Status, "Failed") {
@@ -404,8 +474,10 @@ func (d *Deployer) urlTrigger(ctx context.Context, cfg Config) (*Trigger, error)
 }
 
 // Destroy removes what Deploy made: the function URL, then the function,
-// waiting until it is gone. A function that is not a WebSocket Web function
-// is not touched.
+// waiting until it is gone. A function scfws did not deploy is not
+// touched; one still being created or updated (an interrupted deploy) is
+// waited for first, and a DeleteFunction refused while it changes is
+// retried (the API's "请在函数状态正常时重试").
 func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
 	if d.start.IsZero() {
 		d.Begin()
@@ -418,23 +490,34 @@ func (d *Deployer) Destroy(ctx context.Context, cfg Config) error {
 		d.Step("function %s (%s/%s): none, nothing to remove", cfg.Name, cfg.Region, cfg.Namespace)
 		return nil
 	}
-	if !strings.HasPrefix(fn.Description, descPrefix) {
+	if !ours(fn) {
 		return fmt.Errorf("function %s was not deployed by scfws (its description is %q): not removed", cfg.Name, fn.Description)
 	}
-	t, err := d.urlTrigger(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if t != nil {
-		d.Step("DeleteTrigger %s", t.TriggerName)
-		if err := d.API.Call(ctx, "DeleteTrigger", &deleteTrigger{FunctionName: cfg.Name, Namespace: cfg.Namespace,
-			TriggerName: t.TriggerName, Type: t.Type, Qualifier: t.Qualifier}, nil); err != nil {
+	if transient(fn.Status) && fn.Status != "Deleting" { // an interrupted deploy: let it finish first
+		d.Step("%s is %s: waiting for it before removing it", cfg.Name, fn.Status)
+		if err := d.poll(ctx, cfg, func(now *Function, _ time.Duration) (bool, error) {
+			fn = now
+			return fn == nil || !transient(fn.Status) || fn.Status == "Deleting", nil
+		}); err != nil {
 			return err
 		}
 	}
-	d.Step("DeleteFunction %s", cfg.Name)
-	if err := d.API.Call(ctx, "DeleteFunction", &functionRef{FunctionName: cfg.Name, Namespace: cfg.Namespace}, nil); err != nil {
-		return err
+	if fn != nil && fn.Status != "Deleting" {
+		t, err := d.urlTrigger(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if t != nil {
+			d.Step("DeleteTrigger %s", t.TriggerName)
+			if err := d.API.Call(ctx, "DeleteTrigger", &deleteTrigger{FunctionName: cfg.Name, Namespace: cfg.Namespace,
+				TriggerName: t.TriggerName, Type: t.Type, Qualifier: t.Qualifier}, nil); err != nil {
+				return err
+			}
+		}
+		d.Step("DeleteFunction %s", cfg.Name)
+		if err := d.API.Call(ctx, "DeleteFunction", &functionRef{FunctionName: cfg.Name, Namespace: cfg.Namespace}, nil); err != nil {
+			return err
+		}
 	}
 	return d.poll(ctx, cfg, func(fn *Function, _ time.Duration) (bool, error) {
 		if fn == nil {

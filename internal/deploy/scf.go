@@ -47,7 +47,7 @@ type WSParams struct{ IdleTimeOut int64 }
 // ConcurrencyConfig is single-instance multi-concurrency.
 type ConcurrencyConfig struct {
 	DynamicEnabled string
-	MaxConcurrency int64
+	MaxConcurrency int64 `json:",omitempty"` // [1,100]; absent when cancelling
 }
 
 // Code is the zip, inline.

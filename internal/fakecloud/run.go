@@ -47,8 +47,8 @@ func (s *Server) serveURL(w http.ResponseWriter, r *http.Request, id, path strin
 				env = append(env, v.Key+"="+v.Value)
 			}
 		}
-		if c := f.cfg.InstanceConcurrencyConfig; c != nil && c.MaxConcurrency > 1 {
-			perInstance = int(c.MaxConcurrency)
+		if c := f.cfg.InstanceConcurrencyConfig; c != nil && c.MaxConcurrency != nil && *c.MaxConcurrency > 1 {
+			perInstance = int(*c.MaxConcurrency)
 		}
 	}
 	s.mu.Unlock()
@@ -184,7 +184,10 @@ func start(dir string, env []string, output io.Writer) (*instance, error) {
 	_ = l.Close()
 	cmd := exec.Command(filepath.Join(dir, "scf_bootstrap"))
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "PORT=" + strconv.Itoa(port)}, env...)
+	// as SCF's built-in environment (583/14570): TENCENTCLOUD_RUNENV=SCF,
+	// USER_CODE_ROOT the code's folder
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "PORT=" + strconv.Itoa(port),
+		"TENCENTCLOUD_RUNENV=SCF", "USER_CODE_ROOT=" + dir + "/"}, env...)
 	cmd.Stdout, cmd.Stderr = output, output
 	cmd.SysProcAttr = scfrpc.SysProcAttr()
 	if err := cmd.Start(); err != nil {

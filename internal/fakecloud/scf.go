@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // The fields of the SCF actions served, as the API schema names them; an
@@ -22,7 +23,7 @@ type (
 	protocolPar struct{ WSParams *wsParams }
 	concurrency struct {
 		DynamicEnabled string
-		MaxConcurrency int64
+		MaxConcurrency *int64 // absent when cancelling
 	}
 	code          struct{ ZipFile string }
 	statusReason  struct{ ErrorCode, ErrorMessage string }
@@ -204,11 +205,52 @@ func checkConfig(c *functionConfig) *apiError {
 			return &apiError{"InvalidParameterValue.EnvironmentExceededLimit", "the environment is over 4 KB"}
 		}
 	}
-	if c.InstanceConcurrencyConfig != nil && c.InstanceConcurrencyConfig.DynamicEnabled != "" &&
-		(c.InstanceConcurrencyConfig.MaxConcurrency < 1 || c.InstanceConcurrencyConfig.MaxConcurrency > 100) {
-		return &apiError{"InvalidParameterValue.MaxConcurrency", "MaxConcurrency is outside 1-100"}
+	if ic := c.InstanceConcurrencyConfig; ic != nil {
+		switch {
+		case ic.DynamicEnabled == "" && ic.MaxConcurrency != nil:
+			// "''时取消多并发配置": a cancel carries no MaxConcurrency
+			return &apiError{"InvalidParameterValue.MaxConcurrency", "MaxConcurrency with DynamicEnabled '' (a cancel)"}
+		case ic.DynamicEnabled != "" && (ic.MaxConcurrency == nil || *ic.MaxConcurrency < 1 || *ic.MaxConcurrency > 100):
+			return &apiError{"InvalidParameterValue.MaxConcurrency", "MaxConcurrency is outside [1,100]"}
+		}
+	}
+	if len([]rune(c.Description)) > 1000 || strings.IndexFunc(c.Description, notDescription) >= 0 {
+		// models.go: "最大支持 1000 个英文字母、数字、空格、逗号、换行符和英文句号，支持中文"
+		return &apiError{"InvalidParameterValue.Description", "Description: at most 1000 English letters, digits, " +
+			"spaces, commas, newlines and periods, or Chinese"}
+	}
+	if c.Environment != nil {
+		for _, v := range c.Environment.Variables {
+			if !envKey.MatchString(v.Key) || reservedEnv.MatchString(v.Key) {
+				// 583/14570: "key 必须以字母 [a-zA-Z] 开头,只能包含字母数字字符和下划线";
+				// SCF_, QCLOUD_, TENCENTCLOUD_ are reserved
+				return &apiError{"InvalidParameterValue.Environment", "environment key " + v.Key + " is invalid or reserved"}
+			}
+		}
+	}
+	if p := c.ProtocolParams; p != nil && p.WSParams != nil && (p.WSParams.IdleTimeOut < 10 || p.WSParams.IdleTimeOut > 1800) {
+		// the API model: 1~1800 s; the WebSocket page: 10~7200 s
+		return &apiError{"InvalidParameterValue.IdleTimeOut", "WSParams.IdleTimeOut is outside 10-1800"}
+	}
+	if v := c.VpcConfig; v != nil && (v.VpcId == "" || v.SubnetId == "") {
+		return &apiError{"InvalidParameterValue.VpcConfig", "VpcConfig needs VpcId and SubnetId"}
 	}
 	return nil
+}
+
+var (
+	envKey      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{1,63}$`)
+	reservedEnv = regexp.MustCompile(`^(SCF_|QCLOUD_|TENCENTCLOUD_)`)
+)
+
+// notDescription reports a character the API does not document for
+// Description.
+func notDescription(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == ' ', r == ',', r == '\n', r == '.':
+		return false
+	}
+	return !unicode.Is(unicode.Han, r)
 }
 
 // unzip decodes a ZipFile and checks it; reasons say why it cannot start.

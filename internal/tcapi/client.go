@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
@@ -48,7 +49,8 @@ func IsCode(err error, codes ...string) bool {
 type Options struct {
 	// Endpoint is host[:port] of the API (no scheme): "" for
 	// scf.tencentcloudapi.com over HTTPS. An "http://" prefix calls it
-	// over plain HTTP (a local fake).
+	// over plain HTTP — a local fake only: [New] refuses it for anything
+	// but a loopback address, where a session token would travel in clear.
 	Endpoint string
 	// Retries is how many times a call answered RequestLimitExceeded, or
 	// refused because a function is still changing, is made again, with
@@ -65,8 +67,9 @@ type Client struct {
 	opts             Options
 }
 
-// New returns a client of service at version in region with cred.
-func New(cred common.CredentialIface, region, service, version string, opts *Options) *Client {
+// New returns a client of service at version in region with cred; an
+// http:// Endpoint that is not a loopback address is an error.
+func New(cred common.CredentialIface, region, service, version string, opts *Options) (*Client, error) {
 	o := Options{}
 	if opts != nil {
 		o = *opts
@@ -82,24 +85,64 @@ func New(cred common.CredentialIface, region, service, version string, opts *Opt
 	}
 	cpf := profile.NewClientProfile()
 	if ep, ok := strings.CutPrefix(o.Endpoint, "http://"); ok {
+		if !IsLoopback(ep) {
+			return nil, fmt.Errorf("endpoint %s: plain http only to a loopback address (credentials and tokens would "+
+				"cross the network in clear); use https:// for anything else", o.Endpoint)
+		}
 		cpf.HttpProfile.Scheme = "HTTP"
 		cpf.HttpProfile.Endpoint = ep
 	} else if o.Endpoint != "" {
 		cpf.HttpProfile.Endpoint = strings.TrimPrefix(o.Endpoint, "https://")
 	}
 	cpf.HttpProfile.ReqTimeout = 60
-	return &Client{c: common.NewCommonClient(cred, region, cpf), service: service, version: version, opts: o}
+	return &Client{c: common.NewCommonClient(cred, region, cpf), service: service, version: version, opts: o}, nil
+}
+
+// IsLoopback reports whether hostport names a loopback address:
+// localhost, 127.0.0.0/8 or ::1.
+func IsLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // retryable: the API refused the call before doing anything, and says to
 // try again later.
+// (FailedOperation.DeleteFunction: "请在函数状态正常时重试".)
 var retryable = []string{"RequestLimitExceeded", "FailedOperation.UpdateFunctionCode",
 	"FailedOperation.UpdateFunctionConfiguration", "FailedOperation.FunctionStatusError",
-	"FailedOperation.OperationConflict"}
+	"FailedOperation.OperationConflict", "FailedOperation.DeleteFunction"}
+
+// readOnly reports whether action only reads (Get…, List…): making it
+// again changes nothing, so InternalError and a failed network are
+// retried too — never for a call that changes something, which may have
+// been done (a second CreateFunction).
+func readOnly(action string) bool {
+	return strings.HasPrefix(action, "Get") || strings.HasPrefix(action, "List")
+}
+
+// retry reports whether a failed call may be made again.
+func retry(action string, err error) bool {
+	if IsCode(err, retryable...) {
+		return true
+	}
+	if !readOnly(action) {
+		return false
+	}
+	var e *Error
+	return IsCode(err, "InternalError") || !errors.As(err, &e) // an API answer, or none
+}
 
 // Call makes action with req (a struct marshalled to JSON) and decodes the
 // answer's Response into resp (nil: ignored). An answer that is an error is
-// an *Error; only the codes in retryable are tried again, with backoff.
+// an *Error; only the codes in retryable, and for a read InternalError or
+// no answer, are tried again, with backoff.
 func (c *Client) Call(ctx context.Context, action string, req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -108,7 +151,7 @@ func (c *Client) Call(ctx context.Context, action string, req, resp any) error {
 	wait := c.opts.Backoff
 	for attempt := 0; ; attempt++ {
 		err = c.call(ctx, action, body, resp)
-		if err == nil || attempt >= c.opts.Retries || !IsCode(err, retryable...) {
+		if err == nil || attempt >= c.opts.Retries || !retry(action, err) || ctx.Err() != nil {
 			return err
 		}
 		d := wait/2 + rand.N(wait/2+1)

@@ -12,7 +12,8 @@ import (
 
 // Credential finds credentials, in order: TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY (with TENCENTCLOUD_SESSION_TOKEN, which the SDK's
-// own environment provider ignores), the profile file
+// own environment provider ignores, or TENCENTCLOUD_SECURITY_TOKEN, the
+// name Tencent's Terraform provider reads), the profile file
 // (TENCENTCLOUD_CREDENTIALS_FILE, else ~/.tencentcloud/credentials,
 // [default]), then tccli's profile (~/.tccli/$TCCLI_PROFILE.credential,
 // default "default"). where names the source, for messages.
@@ -21,7 +22,11 @@ func Credential() (cred common.CredentialIface, where string, err error) {
 		if id == "" || key == "" {
 			return nil, "", errors.New("set both TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
 		}
-		return common.NewTokenCredential(id, key, os.Getenv("TENCENTCLOUD_SESSION_TOKEN")), "environment", nil
+		token := os.Getenv("TENCENTCLOUD_SESSION_TOKEN")
+		if token == "" {
+			token = os.Getenv("TENCENTCLOUD_SECURITY_TOKEN")
+		}
+		return common.NewTokenCredential(id, key, token), "environment", nil
 	}
 	if c, err := common.DefaultProfileProvider().GetCredential(); err == nil {
 		return c, "~/.tencentcloud/credentials", nil
@@ -30,7 +35,7 @@ func Credential() (cred common.CredentialIface, where string, err error) {
 		return c, "tccli profile " + tccliProfile(), nil
 	}
 	return nil, "", errors.New("no credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY " +
-		"(and TENCENTCLOUD_SESSION_TOKEN for temporary ones), or configure tccli")
+		"(and TENCENTCLOUD_SESSION_TOKEN, or TENCENTCLOUD_SECURITY_TOKEN, for temporary ones), or configure tccli")
 }
 
 func tccliProfile() string {

@@ -60,8 +60,8 @@ func newDeployFlags(name string, stderr io.Writer, full bool) *deployFlags {
 	if full {
 		fs.Int64Var(&f.memory, "memory", 0, "memory in `MB` (default 128)")
 		fs.Int64Var(&f.timeout, "timeout", 0, "execution timeout in `seconds`, the longest a connection lives (default 900)")
-		fs.Int64Var(&f.idle, "idle", 0, "WebSocket idle timeout in `seconds` (default 600)")
-		fs.Int64Var(&f.concurrency, "concurrency", 0, "connections per instance, 1-100 (default: one per instance)")
+		fs.Int64Var(&f.idle, "idle", 0, "WebSocket idle timeout in `seconds`, 10-1800 (default 600)")
+		fs.Int64Var(&f.concurrency, "concurrency", 0, fmt.Sprintf("connections per instance, 1-100 (default %d)", deploy.DefaultConcurrency))
 		fs.Var(f.env, "env", "an environment variable `KEY=VALUE` (repeat; VALUE may be ${NAME} of this environment)")
 		fs.StringVar(&f.vpc, "vpc", "", "`vpc-id/subnet-id` to run in (to reach TencentDB for Redis)")
 	}
@@ -129,13 +129,17 @@ func (f *deployFlags) deployer(cfg deploy.Config, stdout io.Writer) (*deploy.Dep
 	if err != nil {
 		return nil, err
 	}
-	api := tcapi.New(cred, cfg.Region, "scf", "2018-04-16", &tcapi.Options{Endpoint: f.endpoint, Retries: retriesOption(f.retries)})
+	api, err := tcapi.New(cred, cfg.Region, "scf", "2018-04-16", &tcapi.Options{Endpoint: f.endpoint, Retries: retriesOption(f.retries)})
+	if err != nil {
+		return nil, err
+	}
 	return &deploy.Deployer{API: api, Out: stdout, Wait: f.wait}, nil
 }
 
 func deployCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newDeployFlags("scfws deploy", stderr, true)
 	plan := f.fs.Bool("plan", false, "print what would change, change nothing")
+	adopt := f.fs.Bool("adopt", false, "take over a WebSocket Web function of that name that scfws did not deploy")
 	if err := parseInterspersed(f.fs, args); err != nil {
 		return err
 	}
@@ -152,6 +156,7 @@ func deployCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
+	d.Adopt = *adopt
 	d.Begin()
 	code, err := packageCode(ctx, pkg, stderr)
 	if err != nil {

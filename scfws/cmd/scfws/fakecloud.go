@@ -6,8 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/scfws/scfws-go/internal/fakecloud"
+	"github.com/scfws/scfws-go/internal/tcapi"
+)
+
+// The credentials the fake accepts unless told others: well known, so
+// only on loopback.
+const (
+	defaultFakeID  = "AKIDscfwsfake"
+	defaultFakeKey = "scfwsfakekey"
 )
 
 // fakeCloud serves a local Tencent Cloud (the SCF actions deploy uses, and
@@ -15,12 +24,19 @@ import (
 func fakeCloud(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("scfws fakecloud", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:0", "listen `address` of the API")
-	id := fs.String("secret-id", "AKIDscfwsfake", "the SecretId it accepts")
-	key := fs.String("secret-key", "scfwsfakekey", "the SecretKey it accepts")
+	addr := fs.String("addr", "127.0.0.1:0", "listen `address` of the API (loopback unless -secret-id and -secret-key are your own)")
+	id := fs.String("secret-id", defaultFakeID, "the SecretId it accepts")
+	key := fs.String("secret-key", defaultFakeKey, "the SecretKey it accepts")
 	verbose := fs.Bool("v", false, "log every error answered, and what the instances print")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	if host, _, err := net.SplitHostPort(*addr); err != nil {
+		return fmt.Errorf("fakecloud: -addr %q: %w", *addr, err)
+	} else if !tcapi.IsLoopback(*addr) && (*id == defaultFakeID || *key == defaultFakeKey) {
+		return fmt.Errorf("fakecloud: -addr %s is reachable from other machines (%q is not loopback), and the fake "+
+			"runs whatever is deployed to it: give -secret-id and -secret-key of your own (not the well-known defaults), "+
+			"or listen on 127.0.0.1", *addr, host)
 	}
 	opts := &fakecloud.Options{Addr: *addr}
 	if *verbose {
@@ -31,9 +47,13 @@ func fakeCloud(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("fakecloud: %w", err)
 	}
 	defer s.Close()
+	creds := fmt.Sprintf("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s", *id, *key)
 	fmt.Fprintf(stdout, "fake Tencent Cloud (SCF API): %s\n"+
-		"  TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s scfws deploy -endpoint %s -region ap-guangzhou ./examples/chatroom\n",
-		s.Endpoint(), *id, *key, s.Endpoint())
+		"deploy (with Redis between the instances, as in the cloud):\n"+
+		"  %s REDIS_URL=redis://127.0.0.1:6379/0 go run ./scfws/cmd/scfws deploy -endpoint %s -region ap-guangzhou -env 'REDIS_URL=${REDIS_URL}' ./examples/chatroom\n"+
+		"destroy:\n"+
+		"  %s go run ./scfws/cmd/scfws destroy -endpoint %s -region ap-guangzhou -name chatroom\n",
+		s.Endpoint(), creds, s.Endpoint(), creds, s.Endpoint())
 	<-ctx.Done()
 	return nil
 }

@@ -87,14 +87,16 @@ func build(ctx context.Context, pkg, name string, webfunc bool, stderr io.Writer
 }
 
 // bootstrap is the Web function's start-up file for the binary name: bash,
-// LF line ends, from the code's folder; SCFWS_WEBFUNC tells the program
-// where it runs (the chat room becomes a host on it).
+// LF line ends, the binary started by its absolute path (SCF's
+// scf_bootstrap page asks for absolute paths in the start command), found
+// from the bootstrap's own folder. The program learns that it runs in a
+// Web function from SCF's own TENCENTCLOUD_RUNENV=SCF.
 func bootstrap(name string) string {
 	return "#!/bin/bash\n" +
 		"# Started by SCF in a Web function; the program listens on 0.0.0.0:${PORT:-9000}.\n" +
-		"cd \"$(dirname \"$0\")\" || exit 1\n" +
-		"export SCFWS_WEBFUNC=1\n" +
-		"exec ./" + name + "\n"
+		"dir=\"$(cd \"$(dirname \"$0\")\" && pwd)\" || exit 1\n" +
+		"cd \"$dir\" || exit 1\n" +
+		"exec \"$dir/" + name + "\"\n"
 }
 
 // zipFile is one executable file of the zip: a file at path, or data.

@@ -46,7 +46,8 @@ func TestPackageWebfunc(t *testing.T) {
 		if f.Name == "scf_bootstrap" {
 			assert.True(t, bytes.HasPrefix(b, []byte("#!/bin/bash\n")), "a bash script")
 			assert.NotContains(t, string(b), "\r", "LF line ends")
-			assert.Contains(t, string(b), "exec ./main\n")
+			assert.Contains(t, string(b), "exec \"$dir/main\"\n", "the binary by its absolute path")
+			assert.NotContains(t, string(b), "SCFWS_WEBFUNC", "nothing only the chat room reads")
 		}
 	}
 	assert.Equal(t, map[string]bool{"main": true, "scf_bootstrap": true}, names)
@@ -55,9 +56,10 @@ func TestPackageWebfunc(t *testing.T) {
 	require.NoError(t, err)
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	require.NoError(t, l.Close())
-	cmd := exec.Command("./scf_bootstrap")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_URL=", "REDIS_ADDR=")
+	cmd := exec.Command(filepath.Join(dir, "scf_bootstrap"))
+	cmd.Dir = t.TempDir() // started from elsewhere: it finds its binary all the same
+	// as SCF starts it: TENCENTCLOUD_RUNENV=SCF is how a program knows
+	cmd.Env = append(os.Environ(), "PORT="+port, "REDIS_URL=", "REDIS_ADDR=", "TENCENTCLOUD_RUNENV=SCF")
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
