@@ -28,9 +28,11 @@ var (
 	// answer missing or cut short (not resent: it may have been delivered).
 	ErrPushUnavailable = errors.New("scfws: push gateway unavailable")
 	// ErrPushTooLarge: the gateway refused the message as larger than it
-	// takes (package host and the emulator: MaxMessageSize, answered HTTP
-	// 413 with errNo 1005). The caller's error, not the connection's: it is
-	// still open, and a hub prunes nothing for it.
+	// takes and kept the client (package host: over MaxMessageSize,
+	// answered HTTP 413 with errNo 1007). The caller's error, not the
+	// connection's: it is still open, and a hub prunes nothing for it. (The
+	// emulator, as the legacy gateway, drops a client after any answer but
+	// success: its 413, errNo 1005, is ErrPushRefused.)
 	ErrPushTooLarge = errors.New("scfws: push too large")
 	// ErrPushTimeout: the ctx deadline or PushOptions.Timeout passed before
 	// the whole answer came. The push may have been delivered; it is not
@@ -75,7 +77,7 @@ const (
 
 // classify turns a whole answer into nil (success: HTTP 200 and a JSON
 // object whose errNo is 0) or a *PushError wrapping ErrPushRefused (or
-// ErrPushTooLarge for the hosts' answer to a message over their size).
+// ErrPushTooLarge for the host's answer to a message over its size).
 func classify(connectionID string, status int, answer []byte) *PushError {
 	trimmed := bytes.TrimSpace(answer)
 	if status == http.StatusOK && bytes.Equal(trimmed, wire.OK) {
@@ -91,7 +93,7 @@ func classify(connectionID string, status int, answer []byte) *PushError {
 		pe.ErrNo, pe.ErrMsg = *a.ErrNo, a.ErrMsg
 	}
 	switch {
-	case status == wire.TooLarge.Status && pe.ErrNo == wire.TooLarge.ErrNo:
+	case status == wire.TooLargeKept.Status && pe.ErrNo == wire.TooLargeKept.ErrNo:
 		pe.Err = fmt.Errorf("%w: HTTP %d, errNo %d", ErrPushTooLarge, status, pe.ErrNo)
 	case status != http.StatusOK:
 		pe.Err = fmt.Errorf("%w: HTTP %d", ErrPushRefused, status)

@@ -115,6 +115,9 @@ func (s *Server) Message(p wire.Push) (Outgoing, Answer) {
 	}
 	if int64(len(m.Data)) > s.opts.MaxMessageSize {
 		a.Answer = wire.TooLarge
+		if s.opts.KeepClientOnFailedPush {
+			a.Answer = wire.TooLargeKept
+		}
 	}
 	return m, a
 }

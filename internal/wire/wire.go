@@ -31,6 +31,10 @@ var (
 	Malformed = Answer{400, 1002, "malformed push"}
 	BadBinary = Answer{400, 1004, "invalid binary data"}
 	TooLarge  = Answer{413, 1005, "push too large"}
+	// TooLargeKept is the host's: the push was too large and the client
+	// stays connected (the emulator, as the legacy gateway, drops a client
+	// after any answer but success: TooLarge).
+	TooLargeKept = Answer{413, 1007, "push too large: the connection stays"}
 	QueueFull = Answer{502, 1006, "delivery failed: send queue full"}
 )
 
