@@ -48,12 +48,14 @@ func fakeCloud(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer s.Close()
 	creds := fmt.Sprintf("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s", *id, *key)
-	fmt.Fprintf(stdout, "fake Tencent Cloud (SCF API): %s\n"+
-		"deploy (with Redis between the instances, as in the cloud):\n"+
-		"  %s REDIS_URL=redis://127.0.0.1:6379/0 go run ./scfws/cmd/scfws deploy -endpoint %s -region ap-guangzhou -env 'REDIS_URL=${REDIS_URL}' ./examples/chatroom\n"+
-		"destroy:\n"+
-		"  %s go run ./scfws/cmd/scfws destroy -endpoint %s -region ap-guangzhou -name chatroom\n",
-		s.Endpoint(), creds, s.Endpoint(), creds, s.Endpoint())
+	fmt.Fprintf(stdout, "fake Tencent Cloud (SCF API): %[1]s\n"+
+		"deploy the chat room (one instance holds 50 connections; deploy warns that without Redis more would split it):\n"+
+		"  %[2]s go run ./scfws/cmd/scfws deploy -endpoint %[1]s -region ap-guangzhou ./examples/chatroom\n"+
+		"or, with a redis-server on 127.0.0.1:6379 between the instances:\n"+
+		"  %[2]s REDIS_URL=redis://127.0.0.1:6379/0 go run ./scfws/cmd/scfws deploy -endpoint %[1]s -region ap-guangzhou -env 'REDIS_URL=${REDIS_URL}' ./examples/chatroom\n"+
+		"remove it:\n"+
+		"  %[2]s go run ./scfws/cmd/scfws destroy -endpoint %[1]s -region ap-guangzhou -name chatroom\n",
+		s.Endpoint(), creds)
 	<-ctx.Done()
 	return nil
 }
