@@ -1,8 +1,15 @@
-// Package scfws is an SDK for the three Tencent Cloud functions (SCF) behind
-// an API Gateway WebSocket API: the register function (a client connects),
-// the transmission function (a client sent a message) and the cleanup
-// function (a client left), and for pushing data to a connection or closing
-// it through the gateway's reverse-push address.
+// Package scfws is an SDK for the three functions of a WebSocket app on
+// Tencent Cloud — the register function (a client connects: accept or
+// refuse it, negotiate the subprotocol), the transmission function (a
+// client sent a message) and the cleanup function (a client left) — and
+// for pushing data to a connection or closing it. The same functions run
+// unchanged on every host: package host serves them as their own WebSocket
+// server, in an SCF Web function behind a function URL (the production
+// path, now that API Gateway is retired) or on any server, with Redis
+// between instances; the legacy API Gateway WebSocket API invokes them as
+// three event functions and takes pushes at its reverse-push address; and
+// package emulator runs that legacy gateway locally. [Functions] are the
+// three, as the hosts take them.
 //
 // # Functions
 //

@@ -90,10 +90,14 @@ type RegisterEvent struct {
 	WebSocket RegisterWebSocket `json:"websocket"`
 
 	// Headers, HeaderParameters, QueryString, QueryStringParameters and
-	// PathParameters are request data the gateway does not document for this
-	// event: decoded when present (an array value is joined with ",", a
-	// number, boolean or object keeps its JSON text, null is dropped), nil
-	// otherwise. Never rely on them.
+	// PathParameters are the handshake's request data. Package host (and
+	// the emulator) fill Headers (lower-case names) and QueryString with
+	// the upgrade request's: authenticate with them there (a browser
+	// cannot set headers on a WebSocket: use the query string or a cookie,
+	// and see host.Options.OriginPatterns). The legacy API gateway does not
+	// document them for this event: decoded when present (an array value is
+	// joined with ",", a number, boolean or object keeps its JSON text, null
+	// is dropped), nil otherwise — on that gateway, never rely on them.
 	Headers               map[string]string `json:"headers,omitempty"`
 	HeaderParameters      map[string]string `json:"headerParameters,omitempty"`
 	QueryString           map[string]string `json:"queryString,omitempty"`

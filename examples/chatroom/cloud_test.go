@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scfws/scfws-go/internal/redistest"
+	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/emulator"
 )
 
@@ -33,7 +34,7 @@ func TestCloudMode(t *testing.T) {
 	require.NoError(t, err, string(out))
 
 	app := emulator.Binary(bin, os.Stderr)
-	srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+	srv, err := emulator.NewServer(context.Background(), scfws.Functions{Register: app, Transmission: app, Cleanup: app},
 		&emulator.Options{InvokeTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -62,7 +63,7 @@ func TestCloudMode(t *testing.T) {
 		chromium(t)
 		t.Setenv("REDIS_PREFIX", "chat-test-browser")
 		app := emulator.Binary(bin, os.Stderr)
-		srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+		srv, err := emulator.NewServer(context.Background(), scfws.Functions{Register: app, Transmission: app, Cleanup: app},
 			&emulator.Options{InvokeTimeout: 10 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
@@ -79,7 +80,7 @@ func TestCloudMode(t *testing.T) {
 	t.Run("HeadCounts", func(t *testing.T) {
 		t.Setenv("REDIS_PREFIX", "chat-test-headcounts")
 		app := emulator.Binary(bin, os.Stderr)
-		srv, err := emulator.NewServer(context.Background(), emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+		srv, err := emulator.NewServer(context.Background(), scfws.Functions{Register: app, Transmission: app, Cleanup: app},
 			&emulator.Options{InvokeTimeout: 10 * time.Second, IdleTimeout: testIdle})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -40,6 +41,18 @@ func serveHost(ctx context.Context, addr string, logger *slog.Logger, verbose bo
 		return err
 	}
 	app := newRouter(store, push, logger)
-	ready("http://" + srv.Addr() + "/")
-	return srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app})
+	ready(clickableURL(srv.Addr()))
+	return srv.Serve(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app})
+}
+
+// clickableURL is a URL of the page that a browser on this machine can open:
+// an unspecified listening address (0.0.0.0, ::) is reached on loopback.
+func clickableURL(addr string) string {
+	h, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	return "http://" + addr + "/"
 }

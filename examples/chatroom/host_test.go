@@ -25,7 +25,7 @@ type chatInstance struct {
 }
 
 // startHosts builds the chat room and starts n host instances of it on one
-// redis-server, as "-host" on loopback.
+// redis-server, as hosts (the default) on loopback.
 func startHosts(t *testing.T, n int, prefix string) []*chatInstance {
 	t.Helper()
 	rs, err := redistest.Start(os.Stderr)
@@ -36,7 +36,7 @@ func startHosts(t *testing.T, n int, prefix string) []*chatInstance {
 	require.NoError(t, err, string(out))
 	var all []*chatInstance
 	for range n {
-		cmd := exec.Command(bin, "-host", "-addr", "127.0.0.1:0")
+		cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
 		cmd.Env = append(os.Environ(), "REDIS_ADDR="+rs.Addr, "REDIS_PREFIX="+prefix)
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
@@ -48,6 +48,7 @@ func startHosts(t *testing.T, n int, prefix string) []*chatInstance {
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				if u, ok := strings.CutPrefix(sc.Text(), "chat room (host): "); ok {
+					u, _, _ = strings.Cut(u, " ")
 					urls <- strings.TrimSuffix(u, "/")
 				}
 			}

@@ -1,17 +1,19 @@
 // Command chatroom is a chat room whose three functions run unchanged in
 // three places.
 //
-// Run locally, it starts the gateway emulator in-process with the chat
-// functions, a memory store and the page at http://127.0.0.1:8080/:
+// Run locally, it is its own WebSocket server (package host), the
+// production path, with the page at http://127.0.0.1:9000/:
 //
-//	go run ./examples/chatroom [-addr 127.0.0.1:8080]
+//	go run ./examples/chatroom [-addr 127.0.0.1:9000]
 //
-// With -host (the default in an SCF Web function, where SCF sets
-// TENCENTCLOUD_RUNENV=SCF), it is its own WebSocket server (package host):
-// in an SCF Web function, or on any server, one instance or many. With REDIS_URL (or
-// REDIS_ADDR…) the store and the bus between instances are on Redis; else
-// one instance keeps everything in memory. It listens on -addr, else on
-// 0.0.0.0 and $PORT (9000 by default), and serves the page too.
+// In an SCF Web function (where SCF sets TENCENTCLOUD_RUNENV=SCF) it
+// listens on 0.0.0.0 and $PORT (9000 by default); on any server give -addr.
+// With REDIS_URL (or REDIS_ADDR…) the store and the bus between instances
+// are on Redis; else one instance keeps everything in memory.
+//
+// With -emulator it runs in the legacy API gateway's emulator instead, with
+// the functions in-process on a memory store and the page at
+// http://127.0.0.1:8080/.
 //
 // Started by SCF as an event function (_LAMBDA_SERVER_PORT is set), the
 // same binary serves the three roles behind the legacy API gateway, with
@@ -52,11 +54,12 @@ func main() {
 		cloud()
 		return
 	}
-	addr := flag.String("addr", "", "listen `address` (default 127.0.0.1:8080; with -host, 0.0.0.0:$PORT or 9000)")
-	idle := flag.Duration("idle", 10*time.Minute, "close clients idle this long, as the API's backend timeout does")
+	addr := flag.String("addr", "", "listen `address` (default 127.0.0.1:9000; in a Web function 0.0.0.0:$PORT; with -emulator 127.0.0.1:8080)")
+	idle := flag.Duration("idle", 10*time.Minute, "with -emulator: close clients idle this long, as the API's backend timeout does")
 	verbose := flag.Bool("v", false, "log every event and push, with message data")
-	asHost := flag.Bool("host", os.Getenv("TENCENTCLOUD_RUNENV") == "SCF", "be the WebSocket server (package host), not the emulator")
+	asEmulator := flag.Bool("emulator", false, "run in the legacy API gateway's emulator, not as its own WebSocket server")
 	flag.Parse()
+	inSCF := os.Getenv("TENCENTCLOUD_RUNENV") == "SCF"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	level := slog.LevelWarn // quiet: only what went wrong
@@ -64,9 +67,12 @@ func main() {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if *asHost {
+	if !*asEmulator {
+		if *addr == "" && !inSCF {
+			*addr = "127.0.0.1:9000" // on your machine: reachable from it only
+		}
 		if err := serveHost(ctx, *addr, logger, *verbose, func(url string) {
-			fmt.Printf("chat room (host): %s\n", url)
+			fmt.Printf("chat room (host): %s  (open it in two tabs)\n", url)
 		}); err != nil {
 			log.Fatal(err)
 		}
@@ -97,7 +103,7 @@ func startLocal(ctx context.Context, addr string, idle time.Duration, logger *sl
 		return nil, err
 	}
 	app := newRouter(hub.NewMemoryStore(), push, logger)
-	return emulator.NewServer(ctx, emulator.Functions{Register: app, Transmission: app, Cleanup: app},
+	return emulator.NewServer(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app},
 		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: idle, Logger: logger, LogData: verbose})
 }
 

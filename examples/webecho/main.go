@@ -35,7 +35,7 @@ func main() {
 		},
 		Cleanup: func(ctx context.Context, ev *scfws.CleanupEvent) error { return nil },
 	}
-	if err := srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app}); err != nil {
+	if err := srv.Serve(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app}); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -16,18 +16,9 @@ import (
 	"github.com/scfws/scfws-go/scfws"
 )
 
-// Functions are the three functions: the scfws adapters, a *scfws.Router,
-// any scf-go-lib cloudfunction.Handler. The same one may serve several. A
-// nil Register accepts every connection with no subprotocol and no
-// extension; a nil Transmission drops messages; a nil Cleanup is skipped.
-type Functions struct {
-	// Register is invoked before a handshake is accepted.
-	Register cloudfunction.Handler
-	// Transmission is invoked for each client message.
-	Transmission cloudfunction.Handler
-	// Cleanup is invoked once when a connection ends.
-	Cleanup cloudfunction.Handler
-}
+// Functions are the three functions (scfws.Functions), with what the core
+// does with them.
+type Functions scfws.Functions
 
 func (f Functions) all() []cloudfunction.Handler {
 	return []cloudfunction.Handler{f.Register, f.Transmission, f.Cleanup}

@@ -35,7 +35,7 @@ var (
 	// stays connected (the emulator, as the legacy gateway, drops a client
 	// after any answer but success: TooLarge).
 	TooLargeKept = Answer{413, 1007, "push too large: the connection stays"}
-	QueueFull = Answer{502, 1006, "delivery failed: send queue full"}
+	QueueFull    = Answer{502, 1006, "delivery failed: send queue full"}
 )
 
 // Answer is a gateway's answer to a push.

@@ -25,7 +25,7 @@ func plainEcho(b *testing.B) string {
 // through the plain server, the same number of clients on each; x-plain is
 // the emulator's messages/s over the plain server's, p99-x its 99th
 // percentile round trip over the plain server's.
-func compareEcho(b *testing.B, fns emulator.Functions, n int) {
+func compareEcho(b *testing.B, fns scfws.Functions, n int) {
 	s, err := emulator.NewServer(context.Background(), fns, &emulator.Options{InvokeTimeout: 30 * time.Second})
 	if err != nil {
 		b.Fatal(err)
@@ -54,7 +54,7 @@ func BenchmarkEcho(b *testing.B) {
 	r := &scfws.Router{Transmission: func(ctx context.Context, ev *scfws.TransmissionEvent) error {
 		return push.Send(ctx, ev.ConnectionID(), ev.Message())
 	}}
-	inproc := emulator.Functions{Register: r, Transmission: r, Cleanup: r}
+	inproc := scfws.Functions{Register: r, Transmission: r, Cleanup: r}
 	b.Run("inprocess-100", func(b *testing.B) { compareEcho(b, inproc, 100) })
 	b.Run("inprocess-1000", func(b *testing.B) { compareEcho(b, inproc, 1000) })
 	b.Run("binary-100", func(b *testing.B) {
@@ -63,6 +63,6 @@ func BenchmarkEcho(b *testing.B) {
 			b.Fatal(string(out))
 		}
 		app := emulator.Binary(bin, nil)
-		compareEcho(b, emulator.Functions{Register: app, Transmission: app, Cleanup: app}, 100)
+		compareEcho(b, scfws.Functions{Register: app, Transmission: app, Cleanup: app}, 100)
 	})
 }

@@ -78,7 +78,7 @@ func (a *app) lastRegister() *scfws.RegisterEvent {
 }
 
 // start runs an emulator with the echo app (or fns when given).
-func start(t *testing.T, opts *emulator.Options, regOpts *scfws.RegisterOptions, fns *emulator.Functions) (*emulator.Server, *app) {
+func start(t *testing.T, opts *emulator.Options, regOpts *scfws.RegisterOptions, fns *scfws.Functions) (*emulator.Server, *app) {
 	t.Helper()
 	s, err := emulator.NewUnstartedServer(opts)
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func start(t *testing.T, opts *emulator.Options, regOpts *scfws.RegisterOptions,
 	require.NoError(t, err)
 	a := &app{cleanups: map[string]int{}, push: push, pushURL: s.PushURL()}
 	r := a.router(regOpts)
-	f := emulator.Functions{Register: r, Transmission: r, Cleanup: r}
+	f := scfws.Functions{Register: r, Transmission: r, Cleanup: r}
 	if fns != nil {
 		f = *fns
 	}
@@ -192,7 +192,7 @@ func TestRefusals(t *testing.T) {
 				return nil
 			})
 			s, _ := start(t, &emulator.Options{InvokeTimeout: 200 * time.Millisecond}, nil,
-				&emulator.Functions{Register: tc.register, Cleanup: cleanup})
+				&scfws.Functions{Register: tc.register, Cleanup: cleanup})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_, resp, err := websocket.Dial(ctx, s.URL(), &websocket.DialOptions{Subprotocols: tc.protocols})

@@ -36,7 +36,7 @@ func TestMaxConnectionsExact(t *testing.T) {
 		return nil
 	}, nil)
 	s, _ := start(t, &emulator.Options{MaxConnections: limit, InvokeTimeout: 10 * time.Second}, nil,
-		&emulator.Functions{Register: slow})
+		&scfws.Functions{Register: slow})
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -141,7 +141,7 @@ func TestRefusalShowsNoFunctionText(t *testing.T) {
 	}
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {
-			s, _ := start(t, nil, nil, &emulator.Functions{Register: fn})
+			s, _ := start(t, nil, nil, &scfws.Functions{Register: fn})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_, resp, err := websocket.Dial(ctx, s.URL(), nil)

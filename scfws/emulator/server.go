@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/scfws/scfws-go/internal/gateway"
+	"github.com/scfws/scfws-go/scfws"
 )
 
 // Option defaults; each Options field documents its own.
@@ -73,13 +74,6 @@ type Options struct {
 	LogData bool
 }
 
-// Functions are the API's three functions: the scfws adapters, a
-// *scfws.Router, any scf-go-lib cloudfunction.Handler, or a [Binary]. The
-// same one may serve several (one binary deployed as all three). A nil
-// Register accepts every connection with no subprotocol and no extension; a
-// nil Transmission drops messages; a nil Cleanup is skipped.
-type Functions = gateway.Functions
-
 // Server is the emulated gateway. Its methods are safe for concurrent use.
 type Server struct {
 	g *gateway.Server
@@ -87,7 +81,7 @@ type Server struct {
 
 // NewServer starts a Server with fns (their binaries too, see [Binary]) and
 // returns it serving, like httptest.NewServer. Shut it down when done.
-func NewServer(ctx context.Context, fns Functions, opts *Options) (*Server, error) {
+func NewServer(ctx context.Context, fns scfws.Functions, opts *Options) (*Server, error) {
 	s, err := NewUnstartedServer(opts)
 	if err != nil {
 		return nil, err
@@ -150,7 +144,9 @@ func (s *Server) PushURL() string { return s.g.PushURL() }
 
 // Start starts the function binaries among fns, then serves in the
 // background until Shutdown. It fails when called twice.
-func (s *Server) Start(ctx context.Context, fns Functions) error { return s.g.Start(ctx, fns) }
+func (s *Server) Start(ctx context.Context, fns scfws.Functions) error {
+	return s.g.Start(ctx, gateway.Functions(fns))
+}
 
 // Shutdown stops accepting connections, closes every client (1001) — with
 // Options.CleanupOnServerClose it runs their cleanup, while the push

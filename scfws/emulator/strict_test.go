@@ -81,7 +81,7 @@ func TestEnvironmentOnlyPerInvocation(t *testing.T) {
 	t.Setenv("wsBackUrl", "")
 	for _, atStart := range []bool{false, true} {
 		fn := emulator.Binary(bin, nil)
-		s, err := emulator.NewServer(context.Background(), emulator.Functions{Register: fn, Transmission: fn, Cleanup: fn},
+		s, err := emulator.NewServer(context.Background(), scfws.Functions{Register: fn, Transmission: fn, Cleanup: fn},
 			&emulator.Options{EnvAtStart: atStart})
 		require.NoError(t, err)
 		c := dial(t, s)

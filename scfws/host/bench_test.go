@@ -57,7 +57,7 @@ func BenchmarkEcho(b *testing.B) {
 			}}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- srv.Serve(ctx, host.Functions{Register: r, Transmission: r, Cleanup: r}) }()
+			go func() { done <- srv.Serve(ctx, scfws.Functions{Register: r, Transmission: r, Cleanup: r}) }()
 			b.Cleanup(func() { cancel(); <-done })
 			plainSrv := &http.Server{Handler: benchtest.PlainEcho()}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -113,7 +113,7 @@ func BenchmarkCrossPush(b *testing.B) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- near.Serve(sctx, host.Functions{}) }()
+	go func() { served <- near.Serve(sctx, scfws.Functions{}) }()
 	b.Cleanup(func() { cancel(); <-served })
 	for push.Send(ctx, id, scfws.Text("warm")) != nil { // until near is on the bus
 		time.Sleep(10 * time.Millisecond)

@@ -50,7 +50,7 @@ func startNear(t testing.TB, rdb redis.UniversalClient, opts *host.Options) *nea
 	app := instanceApp(push, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app}) }()
+	go func() { served <- srv.Serve(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app}) }()
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); <-served }) }
 	t.Cleanup(stop)

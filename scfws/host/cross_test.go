@@ -138,7 +138,7 @@ func TestHubPrunesGoneInstance(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, host.Functions{}) }()
+	go func() { served <- srv.Serve(ctx, scfws.Functions{}) }()
 	defer func() { cancel(); <-served }()
 
 	store := hub.NewMemoryStore()

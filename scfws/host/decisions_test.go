@@ -68,7 +68,7 @@ func TestSameDecisionsAsAdapters(t *testing.T) {
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- s.Serve(ctx, host.Functions{Register: h}) }()
+			go func() { done <- s.Serve(ctx, scfws.Functions{Register: h}) }()
 			defer func() { cancel(); <-done }()
 			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer dcancel()

@@ -12,7 +12,7 @@
 //	srv, err := host.New(&host.Options{Redis: rdb}) // nil Redis: one instance
 //	push, err := scfws.NewPushClient(srv.PushURL(), &scfws.PushOptions{HTTPClient: srv.Client()})
 //	app := newApp(push) // the same *scfws.Router, hub.Hub and route as before
-//	err = srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app})
+//	err = srv.Serve(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app})
 //
 // scfws.PushClient, hub.Hub and route work as they do with the gateway.
 //

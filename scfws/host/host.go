@@ -18,6 +18,7 @@ import (
 
 	"github.com/scfws/scfws-go/internal/gateway"
 	"github.com/scfws/scfws-go/internal/wire"
+	"github.com/scfws/scfws-go/scfws"
 )
 
 // Option defaults, from Tencent's documents for Web functions with
@@ -135,12 +136,6 @@ type Options struct {
 	LogData bool
 }
 
-// Functions are the three functions, as for the legacy gateway: the scfws
-// adapters, a *scfws.Router, or any scf-go-lib cloudfunction.Handler. A
-// nil Register accepts every connection; a nil Transmission drops
-// messages; a nil Cleanup is skipped.
-type Functions = gateway.Functions
-
 // Server is one instance of the host. Its methods are safe for concurrent
 // use.
 type Server struct {
@@ -254,7 +249,7 @@ func (s *Server) Client() *http.Client { return s.client }
 // then leaves the bus (pushes to its connections are refused from then
 // on). It returns nil after a clean shutdown, and an error when Redis
 // cannot be joined at the start.
-func (s *Server) Serve(ctx context.Context, fns Functions) error {
+func (s *Server) Serve(ctx context.Context, fns scfws.Functions) error {
 	if s.opts.Redis != nil {
 		b, err := startBus(ctx, s.opts.Redis, busConfig{
 			prefix: s.opts.ChannelPrefix, self: s.instance, log: s.opts.Logger, deliver: s.deliver,
@@ -270,7 +265,7 @@ func (s *Server) Serve(ctx context.Context, fns Functions) error {
 		}
 		s.bus.Store(b)
 	}
-	if err := s.g.Start(ctx, fns); err != nil {
+	if err := s.g.Start(ctx, gateway.Functions(fns)); err != nil {
 		if b := s.bus.Swap(nil); b != nil {
 			_ = b.close(ctx)
 		}

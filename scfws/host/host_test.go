@@ -111,7 +111,7 @@ func start(t *testing.T, opts *host.Options, regOpts *scfws.RegisterOptions) (*r
 	r := a.router(regOpts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, host.Functions{Register: r, Transmission: r, Cleanup: r}) }()
+	go func() { done <- s.Serve(ctx, scfws.Functions{Register: r, Transmission: r, Cleanup: r}) }()
 	var once sync.Once
 	var serveErr error
 	stop := func() error {

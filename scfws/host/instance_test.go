@@ -73,7 +73,7 @@ func runInstance(redisAddr string) error {
 		app.RegisterOptions = &scfws.RegisterOptions{Extensions: []string{"permessage-deflate"}}
 	}
 	fmt.Printf("url %s\n", srv.URL())
-	return srv.Serve(ctx, host.Functions{Register: app, Transmission: app, Cleanup: app})
+	return srv.Serve(ctx, scfws.Functions{Register: app, Transmission: app, Cleanup: app})
 }
 
 // instanceApp answers its sender:

@@ -10,10 +10,13 @@ import (
 	"github.com/scfws/scfws-go/scfws"
 )
 
-// MemoryStore is a [Store] in this process's memory, for tests and the local
-// emulator. It is NOT shared between SCF instances or functions: in the
-// cloud, use a shared store such as redisstore. Make it with
-// [NewMemoryStore]; it is safe for concurrent use.
+// MemoryStore is a [Store] in this process's memory: for tests, the
+// emulator, and a host that runs as one instance (package host without
+// Redis, on one server, or one Web function instance with all its
+// connections). It is NOT shared between processes: as soon as more than
+// one instance may run (a Web function past its connections per instance,
+// the legacy gateway's three functions), use a shared store such as
+// redisstore. Make it with [NewMemoryStore]; it is safe for concurrent use.
 type MemoryStore struct {
 	// TTL is how long an untouched connection lives; 0 means DefaultTTL.
 	// Set it before first use.

@@ -37,7 +37,7 @@ func envOf(fn map[string]any) map[string]string {
 
 func deployEcho(t *testing.T, c *fakecloud.Server, name string, extra ...string) (string, error) {
 	args := append([]string{"deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", name, "-retries", "2", "-wait", "20s"}, extra...)
-	return scfws(t, append(args, "../../../examples/webecho")...)
+	return cli(t, append(args, "../../../examples/webecho")...)
 }
 
 // TestDeployDescription: the fake refuses a Description outside the
@@ -124,7 +124,7 @@ func TestDestroyWhileChanging(t *testing.T) {
 	c.SetSettle(6) // six polls to settle
 	require.NoError(t, api(t, c).Call(context.Background(), "UpdateFunctionConfiguration",
 		map[string]any{"FunctionName": "changing", "MemorySize": 256}, nil))
-	out, err := scfws(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "changing")
+	out, err := cli(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "changing")
 	require.NoError(t, err)
 	assert.Contains(t, out, "is Updating: waiting")
 	assert.Contains(t, out, "is gone")
@@ -169,11 +169,11 @@ func TestCredentials(t *testing.T) {
 	t.Setenv("TENCENTCLOUD_SECRET_KEY", fakeKey)
 	t.Setenv("TENCENTCLOUD_SESSION_TOKEN", "")
 	t.Setenv("TENCENTCLOUD_SECURITY_TOKEN", "the-token")
-	out, err := scfws(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "none")
+	out, err := cli(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "none")
 	require.NoError(t, err, "signed with the token")
 	assert.Contains(t, out, "nothing to remove")
 
-	_, err = scfws(t, "destroy", "-endpoint", "http://10.1.2.3:9", "-region", region, "-name", "none")
+	_, err = cli(t, "destroy", "-endpoint", "http://10.1.2.3:9", "-region", region, "-name", "none")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "loopback")
 }

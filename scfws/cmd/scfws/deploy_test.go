@@ -41,9 +41,9 @@ func cloud(t *testing.T) *fakecloud.Server {
 	return c
 }
 
-// scfws runs the command as a user types it (after "scfws"), in the test's
+// cli runs the command as a user types it (after "scfws"), in the test's
 // folder; its output and error.
-func scfws(t *testing.T, args ...string) (string, error) {
+func cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -95,7 +95,7 @@ func TestDeployChatroom(t *testing.T) {
 	c := cloud(t)
 	t.Setenv("REDIS_URL", "redis://"+rs.Addr+"/0")
 
-	out, err := scfws(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
+	out, err := cli(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
 		"-env", "REDIS_URL=${REDIS_URL}", "../../../examples/chatroom")
 	require.NoError(t, err)
 	m := clientURL.FindStringSubmatch(out)
@@ -112,7 +112,7 @@ func TestDeployChatroom(t *testing.T) {
 	assert.Contains(t, until(t, ann, "hello through the cloud"), `"from":"bob"`)
 
 	calls := len(c.Calls())
-	out, err = scfws(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
+	out, err = cli(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
 		"-env", "REDIS_URL=${REDIS_URL}", "../../../examples/webecho")
 	require.NoError(t, err)
 	assert.Contains(t, out, "UpdateFunctionCode")
@@ -128,7 +128,7 @@ func TestDeployChatroom(t *testing.T) {
 	assert.Equal(t, "echo", e.Subprotocol())
 
 	calls = len(c.Calls())
-	out, err = scfws(t, "deploy", "-plan", "-memory", "256", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
+	out, err = cli(t, "deploy", "-plan", "-memory", "256", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
 		"-env", "REDIS_URL=${REDIS_URL}", "../../../examples/webecho")
 	require.NoError(t, err)
 	assert.Contains(t, out, "memory 128 → 256 MB")
@@ -136,17 +136,17 @@ func TestDeployChatroom(t *testing.T) {
 	for _, call := range c.Calls()[calls:] {
 		assert.Contains(t, []string{"GetFunction", "ListTriggers"}, call, "-plan only reads")
 	}
-	out, err = scfws(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
+	out, err = cli(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat",
 		"-env", "REDIS_URL=${REDIS_URL}", "../../../examples/webecho")
 	require.NoError(t, err)
 	assert.Contains(t, out, "up to date")
 
-	out, err = scfws(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat")
+	out, err = cli(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat")
 	require.NoError(t, err)
 	assert.Contains(t, out, "is gone")
 	err = api(t, c).Call(ctx, "GetFunction", map[string]string{"FunctionName": "chat"}, nil)
 	require.True(t, tcapi.IsCode(err, "ResourceNotFound"), "%v", err)
-	out, err = scfws(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat")
+	out, err = cli(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "chat")
 	require.NoError(t, err, "destroying nothing is no error")
 	assert.Contains(t, out, "nothing to remove")
 }
@@ -180,7 +180,7 @@ func TestDeployFailures(t *testing.T) {
 	ctx := context.Background()
 	deployTo := func(c *fakecloud.Server, name string, extra ...string) (string, error) {
 		args := append([]string{"deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", name, "-retries", "1", "-wait", "2s"}, extra...)
-		return scfws(t, append(args, "../../../examples/webecho")...)
+		return cli(t, append(args, "../../../examples/webecho")...)
 	}
 	oneLine := func(t *testing.T, err error, want ...string) {
 		t.Helper()
@@ -231,7 +231,7 @@ func TestDeployFailures(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "blob"), blob, 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module big\n\ngo 1.26\n"), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport _ \"embed\"\n\n//go:embed blob\nvar blob []byte\n\nfunc main() { println(len(blob)) }\n"), 0o644))
-		_, err := scfws(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "big", dir)
+		_, err := cli(t, "deploy", "-endpoint", c.Endpoint(), "-region", region, "-name", "big", dir)
 		oneLine(t, err, "over the 10000000 a signed request may have")
 		assert.NotContains(t, c.Calls(), "CreateFunction")
 	})
@@ -242,7 +242,7 @@ func TestDeployFailures(t *testing.T) {
 		_, err := deployTo(c, "plain")
 		oneLine(t, err, "without WebSocket", "cannot be turned on later")
 		assert.NotContains(t, c.Calls(), "DeleteFunction", "never deleted")
-		out, err := scfws(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "plain")
+		out, err := cli(t, "destroy", "-endpoint", c.Endpoint(), "-region", region, "-name", "plain")
 		oneLine(t, err, "not deployed by scfws")
 		_ = out
 	})
@@ -251,7 +251,7 @@ func TestDeployFailures(t *testing.T) {
 		cfg := filepath.Join(t.TempDir(), "scfws.json")
 		raw, _ := json.Marshal(map[string]any{"name": "fromfile", "region": region, "env": map[string]string{"TOKEN": "${NOT_SET_ANYWHERE}"}})
 		require.NoError(t, os.WriteFile(cfg, raw, 0o644))
-		_, err := scfws(t, "deploy", "-config", cfg, "-endpoint", c.Endpoint(), "../../../examples/webecho")
+		_, err := cli(t, "deploy", "-config", cfg, "-endpoint", c.Endpoint(), "../../../examples/webecho")
 		oneLine(t, err, "env TOKEN: ${NOT_SET_ANYWHERE} not set")
 		assert.Empty(t, c.Calls(), "nothing called")
 	})

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/emulator"
 )
 
@@ -46,13 +47,13 @@ func local(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("local: %w", err)
 		}
 	}
-	var fns emulator.Functions
+	var fns scfws.Functions
 	switch {
 	case *router != "" && (*register != "" || *transmission != "" || *cleanup != ""):
 		return errors.New("local: -router replaces -register, -transmission and -cleanup")
 	case *router != "":
 		app := emulator.Binary(*router, stderr)
-		fns = emulator.Functions{Register: app, Transmission: app, Cleanup: app}
+		fns = scfws.Functions{Register: app, Transmission: app, Cleanup: app}
 	case *register != "" && *transmission != "":
 		fns.Register = emulator.Binary(*register, stderr)
 		fns.Transmission = emulator.Binary(*transmission, stderr)

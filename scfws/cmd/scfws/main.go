@@ -26,11 +26,11 @@ func main() {
 }
 
 const usage = `usage:
-  scfws local (-router BIN | -register BIN -transmission BIN [-cleanup BIN]) [flags]
-  scfws package [-o FILE.zip] [-name main] [-webfunc] PACKAGE
-  scfws deploy [-plan] [-name NAME] [-region REGION] [flags] PACKAGE
+  scfws deploy [-plan] [-adopt] [-name NAME] [-region REGION] [flags] PACKAGE
   scfws destroy [-name NAME] [-region REGION] [PACKAGE]
-  scfws fakecloud
+  scfws fakecloud [-addr 127.0.0.1:9500] [-secret-id ID -secret-key KEY]
+  scfws package [-webfunc] [-o FILE.zip] [-name main] PACKAGE
+  scfws local (-router BIN | -register BIN -transmission BIN [-cleanup BIN]) [flags]
 run "scfws COMMAND -h" for the flags`
 
 // errUsage: no command was given (the usage is printed).
