@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -149,4 +151,37 @@ func startMini(log io.Writer) (*Server, error) {
 		}
 	}()
 	return &Server{Addr: mr.Addr(), stop: func() { close(done); mr.Close() }}, nil
+}
+
+// CommandStats reads INFO commandstats from every server behind rdb (each
+// shard of a Cluster): calls per command (those run by scripts counted
+// too), and their sum under "".
+func CommandStats(ctx context.Context, rdb redis.UniversalClient) (map[string]int64, error) {
+	out := map[string]int64{}
+	var mu sync.Mutex
+	add := func(info string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for line := range strings.SplitSeq(info, "\n") {
+			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+			if !ok {
+				continue
+			}
+			calls, _, _ := strings.Cut(rest, ",")
+			n, _ := strconv.ParseInt(calls, 10, 64)
+			out[strings.TrimPrefix(name, "cmdstat_")] += n
+			out[""] += n
+		}
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
+			info, err := c.Info(ctx, "commandstats").Result()
+			add(info)
+			return err
+		})
+		return out, err
+	}
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	add(info)
+	return out, err
 }

@@ -158,22 +158,11 @@ func redisCPU(b *testing.B, c *redis.Client) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// calls0 reads INFO commandstats: calls per command, and their sum under "".
+// calls0 reads INFO commandstats (redistest.CommandStats).
 func calls0(b *testing.B, c *redis.Client) map[string]int64 {
-	info, err := c.Info(context.Background(), "commandstats").Result()
+	stats, err := redistest.CommandStats(context.Background(), c)
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
-		if !ok {
-			continue
-		}
-		callsStr, _, _ := strings.Cut(rest, ",")
-		n, _ := strconv.ParseInt(callsStr, 10, 64)
-		out[strings.TrimPrefix(name, "cmdstat_")] += n
-		out[""] += n
-	}
-	return out
+	return stats
 }

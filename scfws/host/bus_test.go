@@ -414,38 +414,12 @@ func (l testLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// commandStats reads INFO commandstats: calls per command, commands run
-// by scripts included.
+// commandStats reads INFO commandstats (redistest.CommandStats).
 func commandStats(t testing.TB, rdb redis.UniversalClient) map[string]int64 {
 	t.Helper()
-	out := map[string]int64{}
-	add := func(info string) {
-		for _, line := range strings.Split(info, "\n") {
-			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
-			if !ok {
-				continue
-			}
-			calls, _, _ := strings.Cut(rest, ",")
-			n, _ := strconv.ParseInt(calls, 10, 64)
-			out[strings.TrimPrefix(name, "cmdstat_")] += n
-		}
-	}
-	ctx := context.Background()
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		var mu sync.Mutex
-		require.NoError(t, cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
-			info, err := c.Info(ctx, "commandstats").Result()
-			mu.Lock()
-			add(info)
-			mu.Unlock()
-			return err
-		}))
-		return out
-	}
-	info, err := rdb.Info(ctx, "commandstats").Result()
+	stats, err := redistest.CommandStats(context.Background(), rdb)
 	require.NoError(t, err)
-	add(info)
-	return out
+	return stats
 }
 
 // TestBusFence: an instance cut off from Redis for longer than two leases

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"archive/zip"
 	"context"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -78,36 +74,7 @@ func TestFromUserModule(t *testing.T) {
 	goCmd("mod", "tidy")
 	goCmd("tool", "scfws", "package", "-webfunc", "-o", "app.zip", ".")
 
-	zr, err := zip.OpenReader(filepath.Join(dir, "app.zip"))
-	require.NoError(t, err)
-	defer zr.Close()
-	run := t.TempDir()
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		require.NoError(t, err)
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(run, f.Name), b, f.Mode().Perm()))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, l.Close())
-	cmd := exec.Command(filepath.Join(run, "scf_bootstrap"))
-	cmd.Env = append(os.Environ(), "PORT="+port, "TENCENTCLOUD_RUNENV=SCF")
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-
-	var c *websocket.Conn
-	require.Eventually(t, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		c, _, err = websocket.Dial(ctx, "ws://127.0.0.1:"+port+"/", nil)
-		return err == nil
-	}, 30*time.Second, 50*time.Millisecond, "scf_bootstrap serves the app on $PORT")
-	defer c.CloseNow()
+	c := bootstrap1(t, filepath.Join(dir, "app.zip"), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("from my module")))
