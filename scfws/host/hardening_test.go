@@ -200,26 +200,27 @@ func TestWireFlood(t *testing.T) {
 					_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 					w, err := c.Write(burst)
 					n += int64(w)
-					if err != nil && !errors.Is(err, ctxTimeout{}) {
-						var ne net.Error
-						if !errors.As(err, &ne) || !ne.Timeout() {
-							return
-						}
+					var ne net.Error
+					if err != nil && (!errors.As(err, &ne) || !ne.Timeout()) {
+						return
 					}
 				}
 			}()
+			start := time.Now()
 			code := c.closeCode(10 * time.Second)
 			close(stop)
 			n := <-sent
-			assert.Equal(t, int(websocket.StatusPolicyViolation), code)
+			// The server closes with 1008; its close frame can be lost to the
+			// reset that closing a socket with the flood unread in it sends
+			// (then -1). Either way the flood is cut, within the limit's
+			// burst and what the sockets buffer — unbounded before.
+			assert.Contains(t, []int{int(websocket.StatusPolicyViolation), -1}, code)
+			assert.Less(t, time.Since(start), 10*time.Second, "cut")
+			assert.Less(t, n, int64(32<<20), "bytes taken before the cut")
 			t.Logf("closed with %d after %d bytes of %s", code, n, name)
 		})
 	}
 }
-
-type ctxTimeout struct{}
-
-func (ctxTimeout) Error() string { return "timeout" }
 
 // TestDeflateNoContextTakeover: an accepted permessage-deflate keeps no
 // compression window between messages, whatever the client asked.
