@@ -59,10 +59,13 @@ func pack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// build compiles pkg for SCF (linux/amd64, static, stripped) into a
+// build is goBuild; the tests share one build of each package among them.
+var build = goBuild
+
+// goBuild compiles pkg for SCF (linux/amd64, static, stripped) into a
 // temporary folder, as name; the files of the zip are that binary and, for
 // a Web function, its scf_bootstrap. cleanup removes the folder.
-func build(ctx context.Context, pkg, name string, webfunc bool, stderr io.Writer) ([]zipFile, func(), error) {
+func goBuild(ctx context.Context, pkg, name string, webfunc bool, stderr io.Writer) ([]zipFile, func(), error) {
 	tmp, err := os.MkdirTemp("", "scfws-package-")
 	if err != nil {
 		return nil, nil, err
