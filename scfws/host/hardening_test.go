@@ -382,3 +382,67 @@ func TestRequestIDTrust(t *testing.T) {
 		})
 	}
 }
+
+// TestKept: what held before the hardening, each with a test of its own —
+// no push path on the public listener, 96 random bits in each connection
+// ID, slow headers closed within 10 s, a deflate bomb closed with 1009.
+func TestKept(t *testing.T) {
+	t.Parallel()
+	t.Run("no push path", func(t *testing.T) {
+		t.Parallel()
+		s, a := start(t, nil, nil)
+		c := dial(t, s.URL())
+		id := a.lastRegister().ConnectionID()
+		body := `{"websocket":{"action":"data send","secConnectionID":"` + id + `","dataType":"text","data":"forged"}}`
+		for _, path := range []string{"/", "/push", "/release/push"} {
+			resp, err := http.Post("http://"+s.Addr()+path, "application/json", strings.NewReader(body))
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode, path)
+		}
+		assert.Equal(t, "after", ask(t, c, "after"), "nothing forged arrived first")
+	})
+	t.Run("96 random bits", func(t *testing.T) {
+		t.Parallel()
+		s, a := start(t, nil, nil)
+		seen := map[string]bool{}
+		var instance string
+		for range 200 {
+			c := dial(t, s.URL())
+			id := a.lastRegister().ConnectionID()
+			_ = c.CloseNow()
+			require.Len(t, id, 24)
+			raw, err := base64.StdEncoding.DecodeString(id[8:])
+			require.NoError(t, err)
+			assert.Len(t, raw, 12, "96 bits after the instance's 8 characters")
+			if instance == "" {
+				instance = id[:8]
+			}
+			assert.Equal(t, instance, id[:8])
+			assert.False(t, seen[id], "unique")
+			seen[id] = true
+		}
+	})
+	t.Run("slow headers", func(t *testing.T) {
+		t.Parallel()
+		s, _ := start(t, nil, nil)
+		c, err := net.Dial("tcp", s.Addr())
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n") // and never the end of the headers
+		require.NoError(t, err)
+		_, took := ended(t, c, 15*time.Second)
+		assert.Less(t, took, 12*time.Second)
+	})
+	t.Run("deflate bomb", func(t *testing.T) {
+		t.Parallel()
+		s, _ := start(t, &host.Options{MaxMessageSize: 4096}, &scfws.RegisterOptions{Extensions: []string{"permessage-deflate"}})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, s.URL(), &websocket.DialOptions{CompressionMode: websocket.CompressionNoContextTakeover})
+		require.NoError(t, err)
+		defer c.CloseNow()
+		require.NoError(t, c.Write(ctx, websocket.MessageText, make([]byte, 1<<20))) // 1 MB of zeros, ~1 KB deflated
+		assert.Equal(t, websocket.StatusMessageTooBig, closeCode(t, c))
+	})
+}
