@@ -91,7 +91,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.accepted(ws)
 	s.log.Info(s.opts.LogPrefix+": connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
-	c.serve()
+	// on a goroutine of its own: the handler's stack (net/http's, this
+	// handshake's) is freed instead of held for the connection's life
+	go c.serve()
 }
 
 // refuse answers a handshake with status and closes the connection: at
