@@ -59,8 +59,8 @@ const (
 	defaultIdle      = 600
 	minIdle, maxIdle = 10, 1800
 	// DefaultConcurrency packs connections: 50 per 128 MB instance. An
-	// idle connection costs the host 33 KB (BenchmarkIdleMemory), one that
-	// has exchanged a 32 KB message with deflate 94 KB
+	// idle connection costs the host 22 KB (BenchmarkIdleMemory), one that
+	// has exchanged a 32 KB message with deflate 74 KB
 	// (BenchmarkDeflateMemory); the most one can hold is its read buffer
 	// (MaxMessageSize, 256 KB) and its send queue (MaxQueued, 1 MB). 50
 	// connections all at that worst bound take 63 MB, leaving room in 128
