@@ -42,6 +42,7 @@
 // with [NewPushClient] and the host's PushURL and Client. A push is delivered at most
 // once; success is HTTP 200 with errNo 0, anything else is a [*PushError]
 // wrapping [ErrPushRefused] (the gateway has dropped that client),
+// [ErrPushTooLarge] (the host kept the client; the message is the caller's error),
 // [ErrPushUnavailable] or [ErrPushTimeout].
 //
 // Connection state (stores, rooms, users) and fan-out with pruning are in
