@@ -83,9 +83,10 @@ type Options struct {
 	// pushes to its connections are answered ErrPushUnavailable until it
 	// has been found missing for another Lease, then refused. 0: 5 s.
 	Lease time.Duration
-	// MaxBusBacklog bounds the bytes waiting on Redis for this instance to
-	// read; a push that would pass it is answered ErrPushUnavailable (not
-	// delivered, nothing pruned). 0: 16 MB.
+	// MaxBusBacklog bounds the bytes waiting on Redis for an instance to
+	// read, as this instance's pushes apply it to the instance they go to
+	// (give every instance the same); a push that would pass it is answered
+	// ErrPushUnavailable (not delivered, nothing pruned). 0: 16 MB.
 	MaxBusBacklog int64
 
 	// MaxMessageSize bounds a client message and a push, in bytes. 0: 256
