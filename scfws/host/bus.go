@@ -55,20 +55,21 @@ import (
 // after its reply was lost appends the frame again, and the reader drops
 // the copy (dedupe, frame.go).
 type bus struct {
-	rdb        redis.UniversalClient
-	prefix     string
-	self       string
-	lease      time.Duration
-	keep       time.Duration // how long an instance's stream outlives its last push or renewal
-	maxBacklog int64
-	log        *slog.Logger
-	deliver    func(frame)
-	fence      func()
+	busConfig
+	rdb  redis.UniversalClient
+	keep time.Duration // how long an instance's stream outlives its last push or renewal
 
-	seqs    sync.Map // destination instance → *atomic.Uint64: frames sent there
+	dests   sync.Map // destination instance → *dest
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	renewed atomic.Int64 // unix nanoseconds of the last successful renewal
+}
+
+// dest is what a sender keeps per destination instance: its keys, made
+// once, and its count of frames sent there (the frames' seq).
+type dest struct {
+	keys []string
+	seq  atomic.Uint64
 }
 
 // busResult is pushScript's answer.
@@ -114,8 +115,7 @@ type busConfig struct {
 // startBus takes the instance's lease and starts reading its stream and
 // renewing its lease.
 func startBus(ctx context.Context, rdb redis.UniversalClient, c busConfig) (*bus, error) {
-	b := &bus{rdb: rdb, prefix: c.prefix, self: c.self, lease: c.lease, maxBacklog: c.maxBacklog,
-		log: c.log, deliver: c.deliver, fence: c.fence, keep: max(10*time.Minute, 10*c.lease)}
+	b := &bus{busConfig: c, rdb: rdb, keep: max(10*time.Minute, 10*c.lease)}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -256,21 +256,20 @@ return out
 // holds Redis long whatever the fan-out.
 const maxCallFrames = 256
 
-// nextSeq numbers a frame to instance.
-func (b *bus) nextSeq(instance string) uint64 {
-	c, ok := b.seqs.Load(instance)
+// to returns what this sender keeps for instance.
+func (b *bus) to(instance string) *dest {
+	d, ok := b.dests.Load(instance)
 	if !ok {
-		c, _ = b.seqs.LoadOrStore(instance, new(atomic.Uint64))
+		d, _ = b.dests.LoadOrStore(instance, &dest{keys: b.keys(instance)})
 	}
-	return c.(*atomic.Uint64).Add(1)
+	return d.(*dest)
 }
 
 // send appends one frame per instance (per maxFrameIDs of its
 // connections): on one Redis server in one script call (per
 // maxCallFrames), on a Cluster (or Ring) in one per instance, all
-// pipelined. It
-// calls answer once for each frame's IDs with its result, or the error
-// that left it unknown.
+// pipelined. It calls answer once for each frame's IDs with its result,
+// or the error that left it unknown.
 func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, data []byte,
 	answer func(ids []string, r busResult, err error)) {
 	type part struct {
@@ -290,16 +289,17 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 	var calls []*call
 	var cur *call
 	for inst, ids := range groups {
+		to := b.to(inst)
 		if cluster || cur == nil || len(cur.parts) == maxCallFrames {
 			cur = &call{args: []any{ms(b.lease), b.maxBacklog, ms(b.keep)}}
 			calls = append(calls, cur)
 		}
 		for len(ids) > 0 {
 			n := min(len(ids), maxFrameIDs)
-			f := frame{sender: b.self, seq: b.nextSeq(inst), kind: kind, ids: ids[:n], data: data}
+			f := frame{sender: b.self, seq: to.seq.Add(1), kind: kind, ids: ids[:n], data: data}
 			enc := appendFrame(make([]byte, 0, frameSize(f)), f)
 			cur.parts = append(cur.parts, part{ids: ids[:n], frame: enc})
-			cur.keys = append(cur.keys, b.keys(inst)...)
+			cur.keys = append(cur.keys, to.keys...)
 			cur.args = append(cur.args, enc)
 			ids = ids[n:]
 		}
