@@ -25,6 +25,15 @@ import (
 // Redis restart, a burst past what an instance reads, a lost reply, a
 // room over many instances, a Redis Cluster.
 
+// startProxy puts a TCP proxy in front of the Redis at addr, for the test.
+func startProxy(t *testing.T, addr string) *redistest.Proxy {
+	t.Helper()
+	p, err := redistest.StartProxy(addr)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p
+}
+
 // near is an in-process host instance on rdb serving instanceApp, with a
 // hub on a memory store for the tests that watch pruning.
 type near struct {
@@ -150,9 +159,7 @@ func checkSequence(t *testing.T, errs []error, got []string, mayLose func(i int)
 // arrives once, in order, when the link is back.
 func TestBusCutLink(t *testing.T) {
 	r, rdb := startRedis(t)
-	p, err := redistest.StartProxy(r.Addr)
-	require.NoError(t, err)
-	t.Cleanup(p.Close)
+	p := startProxy(t, r.Addr)
 	b := startInstance(t, p.Addr)
 	a := startNear(t, rdb, nil)
 	cb, id := a.join(t, b.url, "room")
@@ -168,7 +175,7 @@ func TestBusCutLink(t *testing.T) {
 	errs := (<-results).errs
 	got := readAll(cb, 2*time.Second)
 	checkSequence(t, errs, got, func(int) bool { return false })
-	_, err = a.store.Get(context.Background(), id)
+	_, err := a.store.Get(context.Background(), id)
 	require.NoError(t, err, "not pruned")
 	t.Logf("%d pushes during a 300 ms cut, %d arrived", len(errs), len(got))
 }
@@ -227,9 +234,7 @@ func TestBusRedisRestart(t *testing.T) {
 // arrives.
 func TestBusLargeBroadcast(t *testing.T) {
 	r, rdb := startRedis(t)
-	p, err := redistest.StartProxy(r.Addr)
-	require.NoError(t, err)
-	t.Cleanup(p.Close)
+	p := startProxy(t, r.Addr)
 	b := startInstance(t, p.Addr)
 	a := startNear(t, rdb, &host.Options{MaxBusBacklog: 1 << 20})
 	const conns = 32
@@ -294,9 +299,7 @@ func TestBusLargeBroadcast(t *testing.T) {
 // sends it again; the connection gets the push once.
 func TestBusAtMostOnce(t *testing.T) {
 	r, _ := startRedis(t)
-	p, err := redistest.StartProxy(r.Addr)
-	require.NoError(t, err)
-	t.Cleanup(p.Close)
+	p := startProxy(t, r.Addr)
 	b := startInstance(t, r.Addr)
 	rdb := redis.NewClient(&redis.Options{Addr: p.Addr, ReadTimeout: 300 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -306,7 +309,7 @@ func TestBusAtMostOnce(t *testing.T) {
 
 	ctx := context.Background()
 	p.DropReply("once-a1b2c3")
-	err = a.push.Send(ctx, id, scfws.Text("once-a1b2c3"))
+	err := a.push.Send(ctx, id, scfws.Text("once-a1b2c3"))
 	if err != nil {
 		require.ErrorIs(t, err, scfws.ErrPushUnavailable)
 	}
@@ -428,9 +431,7 @@ func commandStats(t testing.TB, rdb redis.UniversalClient) map[string]int64 {
 // one still open.
 func TestBusFence(t *testing.T) {
 	r, rdb := startRedis(t)
-	p, err := redistest.StartProxy(r.Addr)
-	require.NoError(t, err)
-	t.Cleanup(p.Close)
+	p := startProxy(t, r.Addr)
 	const lease = time.Second
 	b := startInstance(t, p.Addr, "SCFWS_TEST_LEASE="+lease.String())
 	a := startNear(t, rdb, nil)
@@ -448,7 +449,7 @@ func TestBusFence(t *testing.T) {
 		require.Less(t, time.Since(cut), 2*lease+5*time.Second, "refused within two leases")
 		time.Sleep(50 * time.Millisecond)
 	}
-	_, err = a.store.Get(context.Background(), id)
+	_, err := a.store.Get(context.Background(), id)
 	require.ErrorIs(t, err, hub.ErrNotFound, "pruned")
 	p.Restore()
 	assert.Equal(t, websocket.StatusGoingAway, closeCode(t, cb), "closed once its instance is back")
