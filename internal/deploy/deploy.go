@@ -97,7 +97,10 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	if d.start.IsZero() {
 		d.Begin()
 	}
-	if n := requestSize(createRequest(cfg, pkg)); n > MaxRequest {
+	// the largest request deploy may send (CreateFunction; UpdateFunctionCode
+	// carries the same zip with less around it), built once
+	create := createRequest(cfg, pkg)
+	if n := requestSize(create); n > MaxRequest {
 		return URLs{}, fmt.Errorf("the zip is %d bytes: the request that sends it inline would be %d bytes, over "+
 			"the %d a signed request may have (base64 adds a third): make the binary smaller", len(pkg.Zip), n, MaxRequest)
 	}
@@ -165,7 +168,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config, pkg Package, plan boo
 	switch {
 	case fn == nil:
 		d.Step("CreateFunction %s", where)
-		if err := d.API.Call(ctx, "CreateFunction", createRequest(cfg, pkg), nil); err != nil {
+		if err := d.API.Call(ctx, "CreateFunction", create, nil); err != nil {
 			return URLs{}, err
 		}
 		if err := d.settle(ctx, cfg, "Creating"); err != nil {
