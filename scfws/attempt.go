@@ -37,17 +37,13 @@ func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedP
 		return &PushError{Err: ErrEmptyConnectionID}
 	}
 	start := time.Now()
-	pushURL, err := c.resolve(ctx)
+	ctx, cancel, pushURL, err := c.begin(ctx)
 	if err != nil {
-		perr := &PushError{ConnectionID: connectionID, Err: fmt.Errorf("%w: %w", ErrPushUnavailable, err)}
+		perr := &PushError{ConnectionID: connectionID, Err: err}
 		c.log(ctx, connectionID, enc, 0, perr, 0, time.Since(start))
 		return perr
 	}
-	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.Timeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
-	}
+	defer cancel()
 	var body []byte
 	if c.direct == nil {
 		body = enc.Body(make([]byte, 0, enc.Size(len(connectionID))), connectionID)
@@ -71,6 +67,20 @@ func (c *PushClient) push(ctx context.Context, connectionID string, enc encodedP
 		return nil
 	}
 	return perr
+}
+
+// begin finds the push URL and bounds ctx by PushOptions.Timeout (the
+// caller's deadline when it is sooner); cancel releases it. The error,
+// when no URL is known, wraps ErrPushUnavailable.
+func (c *PushClient) begin(ctx context.Context) (_ context.Context, cancel context.CancelFunc, pushURL string, err error) {
+	if pushURL, err = c.resolve(ctx); err != nil {
+		return ctx, func() {}, "", fmt.Errorf("%w: %w", ErrPushUnavailable, err)
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= c.opts.Timeout {
+		return ctx, func() {}, pushURL, nil
+	}
+	ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+	return ctx, cancel, pushURL, nil
 }
 
 // attempt makes one request and classifies its outcome; retry is set only

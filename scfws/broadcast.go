@@ -3,6 +3,7 @@ package scfws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,17 +68,17 @@ func (c *PushClient) pushEach(ctx context.Context, ids []string, enc encodedPush
 // a push's.
 func (c *PushClient) deliverMany(ctx context.Context, ids []string, enc encodedPush, fail func(string, error)) {
 	start := time.Now()
-	pushURL, err := c.resolve(ctx)
+	ctx, cancel, pushURL, err := c.begin(ctx)
+	defer cancel()
+	if i := slices.Index(ids, ""); i >= 0 { // as Send: an error before any push
+		fail("", &PushError{Err: ErrEmptyConnectionID})
+		ids = slices.Delete(slices.Clone(ids), i, i+1)
+	}
 	if err != nil {
 		for _, id := range ids {
-			fail(id, &PushError{ConnectionID: id, Err: fmt.Errorf("%w: %w", ErrPushUnavailable, err)})
+			fail(id, &PushError{ConnectionID: id, Err: err})
 		}
 		return
-	}
-	if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.Timeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
 	}
 	c.direct.DeliverPush(ctx, pushURL, ids, enc.Closing, string(enc.msg.DataType), enc.msg.Data,
 		func(id string, status int, answer []byte, err error) {

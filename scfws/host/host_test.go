@@ -314,3 +314,20 @@ func TestPushToUnknownConnectionIsRefused(t *testing.T) {
 	_, err := s.Client().Get("http://example.com/")
 	require.Error(t, err, "the client pushes to this host only")
 }
+
+// TestBroadcastAnswersAsSend: a Broadcast handed to the host whole answers
+// each ID as Send would: "" is ErrEmptyConnectionID (no push), an unknown
+// ID is refused, a live one gets it.
+func TestBroadcastAnswersAsSend(t *testing.T) {
+	s, a := start(t, nil, nil)
+	c := dial(t, s.URL())
+	id := a.lastRegister().ConnectionID()
+	err := a.push.Broadcast(context.Background(), []string{"", "nope", id}, scfws.Text("to all"))
+	var be *scfws.BroadcastError
+	require.ErrorAs(t, err, &be)
+	require.ErrorIs(t, be.Failed[""], scfws.ErrEmptyConnectionID)
+	require.ErrorIs(t, be.Failed["nope"], scfws.ErrPushRefused)
+	assert.NotContains(t, be.Failed, id)
+	assert.Equal(t, 1, be.Sent)
+	assert.Equal(t, "to all", read(t, c))
+}
