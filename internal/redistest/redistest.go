@@ -50,7 +50,7 @@ func Start(log io.Writer) (*Server, error) {
 	}
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Real: true}
 	var cmd *exec.Cmd
-	s.start = func() error {
+	s.start = func() (err error) {
 		cmd, err = startServer(bin, port, dir)
 		return err
 	}
