@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,7 @@ type conn struct {
 	s      *Server
 	id     string
 	ws     *websocket.Conn
+	nc     net.Conn // under ws: what drop closes, whatever ws is waiting for
 	ready  chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -263,6 +265,11 @@ func (c *conn) drop() {
 	c.byServer.Store(true)
 	c.markGone()
 	if ws, ok := c.conn(context.Background()); ok {
+		// the socket first: a close handshake in progress would otherwise
+		// hold CloseNow until the client answers or 5 s pass
+		if c.nc != nil {
+			_ = c.nc.Close()
+		}
 		_ = ws.CloseNow()
 	}
 	c.cancel()

@@ -77,10 +77,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// passed through, as the gateway is documented to do, not applied
 		w.Header().Set("Sec-WebSocket-Extensions", answer.SecWebSocketExtensions)
 	}
-	hw := hijackWriter{ResponseWriter: w}
-	if rate := s.opts.MaxBytesPerSecond; rate > 0 {
-		hw.wrap = func(nc net.Conn) net.Conn { return newMeteredConn(nc, c, rate, s.opts.MaxMessageSize) }
-	}
+	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn {
+		c.nc = nc // set before ws is, read only after (c.accepted)
+		if rate := s.opts.MaxBytesPerSecond; rate > 0 {
+			return newMeteredConn(nc, c, rate, s.opts.MaxMessageSize)
+		}
+		return nc
+	}}
 	ws, err := websocket.Accept(hw, r, s.acceptOptions(answer))
 	if err != nil {
 		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)

@@ -83,8 +83,9 @@ func (m *meteredConn) refill() {
 }
 
 // hijackWriter hands coder/websocket the handshake's connection without
-// the request's read deadline (requestTimeout: a WebSocket lives on), and
-// metered when the client's bytes are bounded.
+// the request's read deadline (requestTimeout: a WebSocket lives on),
+// through wrap (the conn keeps it; metered when the client's bytes are
+// bounded).
 type hijackWriter struct {
 	http.ResponseWriter
 	wrap func(net.Conn) net.Conn // nil: as it is

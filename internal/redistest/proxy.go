@@ -24,6 +24,7 @@ type Proxy struct {
 	dropped int
 	links   map[*link]struct{}
 	wg      sync.WaitGroup
+	closed  chan struct{}
 }
 
 type link struct {
@@ -38,7 +39,7 @@ func StartProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Addr: l.Addr().String(), target: target, l: l, links: map[*link]struct{}{}}
+	p := &Proxy{Addr: l.Addr().String(), target: target, l: l, links: map[*link]struct{}{}, closed: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -107,7 +108,11 @@ func (p *Proxy) pipe(lk *link, up bool) {
 					continue
 				}
 				if delay > 0 {
-					time.Sleep(delay)
+					select {
+					case <-time.After(delay):
+					case <-p.closed: // a held reply is dropped on Close
+						return
+					}
 				}
 			}
 			if _, werr := dst.Write(chunk); werr != nil {
@@ -175,6 +180,7 @@ func (p *Proxy) Dropped() int {
 
 // Close stops the proxy and closes every link.
 func (p *Proxy) Close() {
+	close(p.closed)
 	_ = p.l.Close()
 	p.Cut()
 	p.wg.Wait()

@@ -441,14 +441,26 @@ return 0
 `)
 
 // close stops reading and renewing and marks this instance gone: pushes
-// to its connections are refused from then on.
+// to its connections are refused from then on. When Redis does not answer
+// before ctx ends, it returns then, without having marked the instance
+// gone: its lease lapses as a killed instance's does. (go-redis bounds its
+// calls by its own timeouts, not by ctx: they finish in the background.)
 func (b *bus) close(ctx context.Context) error {
 	b.cancel()
-	// wake the reader from its XREAD BLOCK (an entry it will not deliver:
-	// it stops first)
-	_ = b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.key(b.self, "stream"), Values: []string{"wake", ""}}).Err()
-	b.done.Wait()
-	return leaveScript.Run(ctx, b.rdb, b.keys(b.self), ms(b.keep)).Err()
+	left := make(chan error, 1)
+	go func() {
+		// wake the reader from its XREAD BLOCK (an entry it will not
+		// deliver: it stops first)
+		_ = b.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: b.key(b.self, "stream"), Values: []string{"wake", ""}}).Err()
+		b.done.Wait()
+		left <- leaveScript.Run(context.Background(), b.rdb, b.keys(b.self), ms(b.keep)).Err()
+	}()
+	select {
+	case err := <-left:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("host: leaving the bus: Redis did not answer: %w", ctx.Err())
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

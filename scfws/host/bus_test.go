@@ -454,3 +454,21 @@ func TestBusFence(t *testing.T) {
 	p.Restore()
 	assert.Equal(t, websocket.StatusGoingAway, closeCode(t, cb), "closed once its instance is back")
 }
+
+// TestShutdownWithRedisHung: Redis stops answering (every reply held a
+// minute) and the instance is told to stop: Serve still returns within
+// ShutdownTimeout (it could not mark itself gone; its lease lapses as a
+// killed instance's would).
+func TestShutdownWithRedisHung(t *testing.T) {
+	r, _ := startRedis(t)
+	p := startProxy(t, r.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: p.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	a := startNear(t, rdb, &host.Options{ShutdownTimeout: 2 * time.Second})
+	c := dial(t, a.srv.URL())
+	p.Delay(time.Minute)
+	start := time.Now()
+	a.stop()
+	assert.Less(t, time.Since(start), 5*time.Second, "within ShutdownTimeout, and a little")
+	assert.Equal(t, websocket.StatusGoingAway, closeCode(t, c))
+}

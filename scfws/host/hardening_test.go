@@ -446,3 +446,17 @@ func TestKept(t *testing.T) {
 		assert.Equal(t, websocket.StatusMessageTooBig, closeCode(t, c))
 	})
 }
+
+// TestShutdownWithSilentClient: a client that never answers the close
+// handshake holds shutdown no longer than ShutdownTimeout (it held it for
+// the WebSocket library's 5 s whatever the option).
+func TestShutdownWithSilentClient(t *testing.T) {
+	t.Parallel()
+	s, a := start(t, &host.Options{ShutdownTimeout: time.Second}, nil)
+	dial(t, s.URL()) // never read: never answers the close
+	id := a.lastRegister().ConnectionID()
+	begin := time.Now()
+	require.Error(t, s.stop(), "out of time: ShutdownTimeout's error")
+	assert.Less(t, time.Since(begin), 3*time.Second)
+	assert.Eventually(t, func() bool { return a.cleanupCount(id) == 1 }, 5*time.Second, 5*time.Millisecond, "cleanup still runs once")
+}
