@@ -248,8 +248,10 @@ func (s *Server) Client() *http.Client { return s.client }
 // ends, then shuts down within Options.ShutdownTimeout: stops accepting,
 // closes every connection with 1001 (going away) and runs its cleanup,
 // then leaves the bus (pushes to its connections are refused from then
-// on). It returns nil after a clean shutdown, and an error when Redis
-// cannot be joined at the start.
+// on). It returns nil after a clean shutdown; ctx's error when the time
+// ran out (clients that did not answer are dropped; a Redis that did not
+// answer leaves the instance to lapse as a killed one's does); an error
+// when Redis cannot be joined at the start.
 func (s *Server) Serve(ctx context.Context, fns scfws.Functions) error {
 	if s.opts.Redis != nil {
 		b, err := startBus(ctx, s.opts.Redis, busConfig{
