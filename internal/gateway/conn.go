@@ -42,6 +42,14 @@ type conn struct {
 	// the idle timeout, shutdown, a failed invocation or push, a limit, a
 	// protocol error): no cleanup then, unless Options.CleanupOnServerClose.
 	byServer atomic.Bool
+	// rel is the reliable mode's state (nil for a plain connection);
+	// resumable is set when this side ends the socket in a way the client
+	// resumes from (lifetime, shutdown, a dead socket), terminal when the
+	// logical connection ends; readErr is what ended the reading.
+	rel       *relState
+	resumable atomic.Bool
+	terminal  atomic.Bool
+	readErr   error
 
 	// the send queue, written by one drain goroutine at a time (started
 	// when the queue becomes non-empty, so an idle connection has none)
@@ -59,6 +67,8 @@ type outgoing struct {
 	data   []byte
 	code   websocket.StatusCode
 	reason string
+	seq    uint64 // reliable mode: the data message's seq, written before it
+	ctl    bool   // reliable mode: a control message (no seq)
 }
 
 var (
@@ -95,6 +105,50 @@ func (c *conn) conn(ctx context.Context) (*websocket.Conn, bool) {
 // has ended.
 func (c *conn) send(m outgoing) error {
 	c.mu.Lock()
+	if c.rel != nil && !m.ctl && m.seq == 0 {
+		switch c.rel.phase {
+		case relParking, relParked:
+			c.mu.Unlock()
+			return errParked // the caller takes it where the connection is kept
+		case relResuming:
+			gone := c.gone
+			c.mu.Unlock()
+			if gone { // its resume was refused: it is kept elsewhere
+				return errParked
+			}
+			return errResuming
+		case relClaimed:
+			c.rel.pre = append(c.rel.pre, m) // numbered once what it missed is queued
+			c.mu.Unlock()
+			return nil
+		}
+		if m.code != 0 && !c.resumable.Load() { // a closing push ends the logical connection
+			c.terminal.Store(true)
+			if !c.gone {
+				c.mu.Unlock()
+				_ = c.send(endMessage("closed by the server"))
+				c.mu.Lock()
+			}
+		}
+		if c.gone && !c.terminal.Load() && m.code == 0 {
+			// the socket is ending and the client will resume: kept for it
+			_, err := c.relSend(m)
+			c.mu.Unlock()
+			if err == errResumeBuffer {
+				return errOverflow
+			}
+			return err
+		}
+		if !c.gone && m.code == 0 {
+			var err error
+			if m, err = c.relSend(m); err != nil {
+				c.mu.Unlock()
+				c.terminal.Store(true)
+				c.close(websocket.StatusPolicyViolation, "resume buffer full: acknowledging too slowly")
+				return errOverflow
+			}
+		}
+	}
 	if c.gone || c.ctx.Err() != nil {
 		c.mu.Unlock()
 		return errGone
@@ -141,13 +195,43 @@ func (c *conn) drain() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-		err := ws.Write(ctx, m.typ, m.data)
+		err := write(ctx, ws, m)
 		cancel()
 		if err != nil {
 			c.drop()
 			ok = false
 		}
 	}
+}
+
+// write writes one message; a reliable data message with its seq before
+// its bytes, without copying them.
+func write(ctx context.Context, ws *websocket.Conn, m outgoing) error {
+	if m.seq == 0 {
+		return ws.Write(ctx, m.typ, m.data)
+	}
+	w, err := ws.Writer(ctx, m.typ)
+	if err != nil {
+		return err
+	}
+	p := seqPrefix(m.typ, m.seq)
+	if m.typ == websocket.MessageText {
+		p = append(p, ':')
+	}
+	if _, err := w.Write(p); err != nil {
+		_ = w.Close()
+		return err
+	}
+	if _, err := w.Write(m.data); err != nil {
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// endMessage tells a reliable client that its logical connection ends.
+func endMessage(reason string) outgoing {
+	return control(map[string]any{"type": "end", "reason": reason})
 }
 
 // serve reads the client's messages until it goes, then runs cleanup.
@@ -161,7 +245,7 @@ func (c *conn) serve() {
 	}
 	if o.MaxLifetime > 0 {
 		t := time.AfterFunc(o.MaxLifetime, func() {
-			c.close(websocket.StatusNormalClosure, "connection lifetime reached: reconnect")
+			c.closeResumable(websocket.StatusNormalClosure, "connection lifetime reached: reconnect")
 		})
 		defer t.Stop()
 	}
@@ -194,6 +278,7 @@ func (c *conn) serve() {
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
+			c.readErr = err
 			if !closedByClient(err) {
 				c.byServer.Store(true)
 			}
@@ -211,11 +296,26 @@ func (c *conn) serve() {
 			c.close(websocket.StatusInvalidFramePayloadData, "text message is not UTF-8")
 			continue
 		}
+		var seq uint64
+		if c.rel != nil {
+			var deliver bool
+			seq, data, deliver, err = c.relRead(typ, data)
+			if err != nil {
+				c.close(websocket.StatusProtocolError, "reliable mode: "+err.Error())
+				continue
+			}
+			if !deliver {
+				continue // an acknowledgement, or a message handled before
+			}
+		}
 		if why := lim.take(); why != "" {
 			c.overLimit(why)
 			continue // Read ends once the close is done
 		}
 		if c.s.fns.Transmission == nil {
+			if seq != 0 {
+				c.handled(seq)
+			}
 			continue
 		}
 		m := scfws.Text(string(data))
@@ -238,6 +338,9 @@ func (c *conn) serve() {
 			}
 			c.drop() // as the gateway: no close frame
 			return
+		}
+		if seq != 0 {
+			c.handled(seq)
 		}
 	}
 }
@@ -262,6 +365,9 @@ func closedByClient(err error) bool {
 // drop ends the connection at once, without a close frame, as the gateway
 // does after a failed invocation or push.
 func (c *conn) drop() {
+	if !c.terminal.Load() {
+		c.resumable.Store(true) // a dead socket, or out of time: the client resumes
+	}
 	c.byServer.Store(true)
 	c.markGone()
 	if ws, ok := c.conn(context.Background()); ok {
@@ -286,14 +392,47 @@ func (c *conn) closeBehind(code websocket.StatusCode, reason string) {
 // close starts the close handshake from this side; serve's Read then
 // returns.
 func (c *conn) close(code websocket.StatusCode, reason string) {
+	end := c.rel != nil && !c.resumable.Load()
+	if end {
+		c.terminal.Store(true)
+	}
 	c.byServer.Store(true)
 	c.markGone()
 	go func() {
 		if ws, ok := c.conn(context.Background()); ok {
+			if end { // a reliable client is told not to resume
+				ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+				_ = write(ctx, ws, endMessage(reason))
+				cancel()
+			}
 			_ = ws.Close(code, reason)
 		}
 		c.cancel()
 	}()
+}
+
+// closeResumable closes the socket in a way a reliable client resumes
+// from (for a plain one, as close).
+func (c *conn) closeResumable(code websocket.StatusCode, reason string) {
+	if !c.terminal.Load() {
+		c.resumable.Store(true)
+	}
+	c.close(code, reason)
+}
+
+// keep reports whether the logical connection outlives its ended socket:
+// a reliable one that this side closed for the client to resume, or whose
+// socket died without a close frame (a client's close frame ends it).
+func (c *conn) keep() bool {
+	if c.rel == nil || c.terminal.Load() {
+		return false
+	}
+	select {
+	case <-c.ready:
+	default:
+		return false // the handshake failed
+	}
+	return c.resumable.Load() || c.s.isClosing() || websocket.CloseStatus(c.readErr) == -1
 }
 
 func (c *conn) isGone() bool {
@@ -312,6 +451,10 @@ func (c *conn) markGone() {
 // client started, or for any with Options.CleanupOnServerClose.
 func (c *conn) finish() {
 	c.closed.Do(func() {
+		keep := c.keep()
+		if c.rel != nil && !keep {
+			c.terminal.Store(true) // pushes from now on are refused
+		}
 		c.markGone()
 		c.cancel()
 		select {
@@ -320,9 +463,17 @@ func (c *conn) finish() {
 		default: // the handshake failed
 			c.byServer.Store(true)
 		}
-		c.s.remove(c.id)
+		if keep && c.s.park(c) {
+			c.s.remove(c)
+			c.s.sessions.Done()
+			return
+		}
+		c.s.remove(c)
 		if !c.byServer.Load() || c.s.opts.CleanupOnServerClose {
 			c.s.cleanup(c.id)
+		}
+		if c.rel != nil {
+			c.s.opts.Reliable.Ended(c.id)
 		}
 		c.s.sessions.Done()
 	})

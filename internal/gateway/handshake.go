@@ -48,8 +48,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		refuse(w, why, status)
 		return
 	}
+	reliable := s.reliable(r)
+	if reliable && r.URL.Query().Has("scfws_resume") {
+		s.serveResume(w, r)
+		return
+	}
 	start := time.Now()
-	ev := s.registerEvent(r)
+	ev := s.registerEvent(r, reliable)
 	id := ev.ConnectionID()
 	if !s.reserve() {
 		refuse(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
@@ -66,10 +71,28 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, id)
+	if reliable {
+		c.rel = &relState{parked: make(chan struct{})}
+		ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
+		err := s.opts.Reliable.Attach(ctx, id)
+		cancel()
+		if err != nil {
+			s.release()
+			s.log.Warn(s.opts.LogPrefix+": connection refused", "secConnectionID", id, "status", http.StatusServiceUnavailable,
+				"reason", "reliable mode: "+err.Error())
+			refuse(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			s.cleanup(id) // the register function accepted it
+			s.opts.Reliable.Ended(id)
+			return
+		}
+	}
 	if !s.add(c) {
 		refuse(w, "shutting down", http.StatusServiceUnavailable)
-		if s.opts.CleanupOnServerClose {
+		if s.opts.CleanupOnServerClose || reliable {
 			s.cleanup(id) // the register function accepted it
+		}
+		if reliable {
+			s.opts.Reliable.Ended(id)
 		}
 		return
 	}
@@ -77,26 +100,42 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// passed through, as the gateway is documented to do, not applied
 		w.Header().Set("Sec-WebSocket-Extensions", answer.SecWebSocketExtensions)
 	}
-	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn {
-		c.nc = nc // set before ws is, read only after (c.accepted)
-		if rate := s.opts.MaxBytesPerSecond; rate > 0 {
-			return newMeteredConn(nc, c, rate, s.opts.MaxMessageSize)
+	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn { return s.wrapConn(c, nc) }}
+	opts := s.acceptOptions(answer)
+	var first []outgoing
+	if reliable {
+		opts.Subprotocols = []string{ReliableProtocol}
+		var protocol string
+		if answer != nil {
+			protocol = answer.SecWebSocketProtocol
 		}
-		return nc
-	}}
-	ws, err := websocket.Accept(hw, r, s.acceptOptions(answer))
+		first = c.startReliable(nil, protocol, r.Header.Get("Origin"), 0)
+	}
+	ws, err := websocket.Accept(hw, r, opts)
 	if err != nil {
 		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)
 		c.finish()
 		return
 	}
-	ws.SetReadLimit(s.opts.MaxMessageSize)
+	ws.SetReadLimit(s.opts.MaxMessageSize + seqLimit)
 	c.accepted(ws)
+	for _, m := range first {
+		_ = c.send(m)
+	}
 	s.log.Info(s.opts.LogPrefix+": connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	// on a goroutine of its own: the handler's stack (net/http's, this
 	// handshake's) is freed instead of held for the connection's life
 	go c.serve()
+}
+
+// wrapConn records the socket under c and meters what the client sends.
+func (s *Server) wrapConn(c *conn, nc net.Conn) net.Conn {
+	c.nc = nc // set before ws is, read only after (c.accepted)
+	if rate := s.opts.MaxBytesPerSecond; rate > 0 {
+		return newMeteredConn(nc, c, rate, s.opts.MaxMessageSize)
+	}
+	return nc
 }
 
 // refuse answers a handshake with status and closes the connection: at
@@ -194,7 +233,7 @@ func (s *Server) acceptOptions(answer *scfws.RegisterWebSocket) *websocket.Accep
 // registerEvent builds the register event from the handshake, as the
 // gateway does: the client's raw negotiation headers only when it sent
 // them; its headers and query string with Options.RequestData.
-func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
+func (s *Server) registerEvent(r *http.Request, reliable bool) *scfws.RegisterEvent {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -212,10 +251,13 @@ func (s *Server) registerEvent(r *http.Request) *scfws.RegisterEvent {
 		rc.RequestID = newRequestID()
 	}
 	ev := &scfws.RegisterEvent{RequestContext: rc, WebSocket: scfws.RegisterWebSocket{
-		Action: scfws.ActionConnecting, SecConnectionID: s.opts.NewConnectionID(),
+		Action: scfws.ActionConnecting, SecConnectionID: s.opts.NewConnectionID(reliable),
 		SecWebSocketProtocol:   strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", "),
 		SecWebSocketExtensions: strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", "),
 	}}
+	if reliable { // the host's to answer: the register function chooses among the others
+		ev.WebSocket.SecWebSocketProtocol = withoutReliable(ev.WebSocket.SecWebSocketProtocol)
+	}
 	if s.opts.RequestData {
 		ev.Headers = make(map[string]string, len(r.Header))
 		for k, v := range r.Header {

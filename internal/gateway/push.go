@@ -140,13 +140,39 @@ func (s *Server) Queue(id string, m Outgoing) (a Answer, held bool) {
 		a.Answer = wire.NotFound
 		return a, false
 	}
-	switch err := c.send(out); err {
+	err := c.send(out)
+	if err == errResuming {
+		// a resume's claim is under way: the message belongs to it if it
+		// succeeds, else to where the connection is kept
+		t := time.NewTimer(parkTimeout)
+		select {
+		case <-c.rel.decided:
+		case <-t.C:
+		}
+		t.Stop()
+		if err = c.send(out); err == errResuming {
+			err = errParked
+		}
+	}
+	switch err {
 	case nil:
 		a.Status = http.StatusOK
 	case errOverflow:
 		a.Answer = wire.QueueFull
+	case errParked:
+		// detached (reliable mode): once parked, the caller takes it where
+		// the connection is kept
+		ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
+		c.waitParked(ctx)
+		cancel()
+		a.Answer = wire.NotFound
+		return a, false
 	default:
 		a.Answer = wire.NotFound
 	}
 	return a, true
 }
+
+// Cleanup invokes the cleanup function for connection id, as when it
+// closes: for a reliable connection whose window ended.
+func (s *Server) Cleanup(id string) { s.cleanup(id) }

@@ -41,9 +41,18 @@ type Options struct {
 	// RequestData adds the handshake's headers and query string to the
 	// register event (Headers, QueryString).
 	RequestData bool
-	// NewConnectionID makes connection IDs. Nil: 16 random bytes in
-	// standard base64, shaped as the gateway's.
-	NewConnectionID func() string
+	// NewConnectionID makes connection IDs (reliable: for a connection in
+	// the reliable mode). Nil: 16 random bytes in standard base64, shaped
+	// as the gateway's.
+	NewConnectionID func(reliable bool) string
+	// Reliable, when set, serves the reliable mode (reliable.go) to the
+	// clients that offer ReliableProtocol; MaxResumeMessages and
+	// MaxResumeBytes bound what one keeps unacknowledged (over them it is
+	// ended with 1008). Nil: that subprotocol is the register function's
+	// to choose, as any other.
+	Reliable          Reliable
+	MaxResumeMessages int
+	MaxResumeBytes    int64
 
 	InvokeTimeout  time.Duration
 	MaxConnections int
@@ -136,7 +145,7 @@ func Listen(opts Options) (*Server, error) {
 		o.Path = "/" + o.Path
 	}
 	if o.NewConnectionID == nil {
-		o.NewConnectionID = newConnectionID
+		o.NewConnectionID = func(bool) string { return newConnectionID() }
 	}
 	if o.IdleCode == 0 {
 		o.IdleCode = websocket.StatusGoingAway
@@ -272,6 +281,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.fns.drain() // a binary that dies now is not started again
 	for _, c := range open {
 		// behind what is queued: a push answered success is written first
+		if !c.terminal.Load() {
+			c.resumable.Store(true)
+		}
 		c.closeBehind(s.opts.ShutdownCode, "server shutting down: reconnect")
 	}
 	var err error
@@ -291,7 +303,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // CloseAll closes every connection with code and reason, as Shutdown does
-// but without stopping: cleanup runs for each (with CleanupOnServerClose).
+// but without stopping: cleanup runs for each (with CleanupOnServerClose);
+// a reliable client resumes.
 func (s *Server) CloseAll(code websocket.StatusCode, reason string) {
 	s.mu.Lock()
 	open := make([]*conn, 0, len(s.conns))
@@ -300,7 +313,7 @@ func (s *Server) CloseAll(code websocket.StatusCode, reason string) {
 	}
 	s.mu.Unlock()
 	for _, c := range open {
-		c.close(code, reason)
+		c.closeResumable(code, reason)
 	}
 }
 
@@ -371,10 +384,36 @@ func (s *Server) add(c *conn) bool {
 	return true
 }
 
-func (s *Server) remove(id string) {
+func (s *Server) remove(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, id)
+	if s.conns[c.id] == c {
+		delete(s.conns, c.id)
+	}
 	s.mu.Unlock()
+}
+
+// addResuming adds a resuming connection in a reserved place; false (the
+// place released) when one with its ID is here already, or when shutting
+// down.
+func (s *Server) addResuming(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved--
+	if _, here := s.conns[c.id]; here || s.closing {
+		return false
+	}
+	s.conns[c.id] = c
+	s.sessions.Add(1)
+	return true
+}
+
+// abandon forgets a resuming connection whose resume was refused.
+func (s *Server) abandon(c *conn) {
+	c.markGone()
+	close(c.rel.parked) // pushes that found it go where it is kept
+	c.cancel()
+	s.remove(c)
+	s.sessions.Done()
 }
 
 func (s *Server) lookup(id string) *conn {

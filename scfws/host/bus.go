@@ -63,6 +63,10 @@ type bus struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	renewed atomic.Int64 // unix nanoseconds of the last successful renewal
+
+	leaving  atomic.Bool   // close: read to the end, then leave
+	readDone chan struct{} // closed when the reader returns
+	leftErr  error         // the reader's leaving, once readDone is closed
 }
 
 // dest is what a sender keeps per destination instance: its keys, made
@@ -110,6 +114,10 @@ type busConfig struct {
 	log          *slog.Logger
 	deliver      func(frame) // a frame for this instance, not seen before
 	fence        func()      // this instance was taken for gone: close every connection
+	// keepAlive names keys each renewal keeps alive, for how long
+	keepAlive func() ([]string, time.Duration)
+	// settle is called after the frames of each read were delivered
+	settle func()
 }
 
 // startBus takes the instance's lease and starts reading its stream and
@@ -124,8 +132,12 @@ func startBus(ctx context.Context, rdb redis.UniversalClient, c busConfig) (*bus
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.done.Add(2)
-	go b.read(rctx)
+	b.readDone = make(chan struct{})
+	b.done.Add(1)
+	go func() {
+		defer close(b.readDone)
+		b.read(rctx)
+	}()
 	go b.renewLoop(rctx)
 	b.log.Info("host: on the bus", "instance", b.self, "stream", b.key(b.self, "stream"))
 	return b, nil
@@ -195,6 +207,18 @@ func (b *bus) renewLoop(ctx context.Context) {
 				b.log.Warn("host: renewing the lease on Redis failed", "err", err, "since", time.Since(last).Round(time.Millisecond))
 			}
 			continue
+		}
+		if b.keepAlive != nil {
+			if keys, d := b.keepAlive(); len(keys) > 0 {
+				rctx, cancel := context.WithTimeout(ctx, b.lease/5)
+				_, _ = b.rdb.Pipelined(rctx, func(p redis.Pipeliner) error {
+					for _, k := range keys {
+						p.PExpire(rctx, k, d)
+					}
+					return nil
+				})
+				cancel()
+			}
 		}
 		if fenced || time.Since(last) >= b.keep {
 			b.log.Warn("host: this instance was taken for gone while off Redis: closing its connections")
@@ -342,7 +366,6 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 // or trimBytes are delivered and untrimmed, and whenever the stream has
 // nothing new (so an idle instance's stream is empty).
 func (b *bus) read(ctx context.Context) {
-	defer b.done.Done()
 	stream, bytesKey := b.key(b.self, "stream"), b.key(b.self, "bytes")
 	var dd dedupe
 	last, backoff := "0-0", 50*time.Millisecond
@@ -365,7 +388,29 @@ func (b *bus) read(ctx context.Context) {
 		if untrimmed > 0 {
 			block = trimAfter // not idle long with frames untrimmed
 		}
+		leaving := b.leaving.Load()
+		if leaving {
+			block = -1 // no BLOCK: to the end, then leave
+		}
 		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: readCount, Block: block}).Result()
+		if errors.Is(err, redis.Nil) && leaving {
+			trim()
+			// gone only if nothing came after what was read: a frame
+			// appended before that is delivered, none is left unread
+			n, err := leaveScript.Run(ctx, b.rdb, b.keys(b.self), ms(b.keep), last).Int64()
+			if err == nil && n == 1 {
+				b.leftErr = nil
+				return
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				b.leftErr = err
+				sleep(ctx, backoff)
+			}
+			continue
+		}
 		if errors.Is(err, redis.Nil) {
 			if untrimmed > 0 {
 				trim()
@@ -409,6 +454,9 @@ func (b *bus) read(ctx context.Context) {
 				b.deliver(f)
 			}
 		}
+		if b.settle != nil {
+			b.settle()
+		}
 		if untrimmed >= trimEvery || untrimmedBytes >= trimBytes {
 			trim()
 		}
@@ -433,11 +481,14 @@ func after(id string) string {
 	return msPart + "-" + strconv.FormatUint(seq+1, 10)
 }
 
-// leaveScript marks the instance gone and frees its keys.
+// leaveScript marks the instance gone and frees its keys, when nothing
+// was appended to its stream after ARGV[2] (the last entry it read);
+// else 0.
 var leaveScript = redis.NewScript(`
+if #redis.call('XRANGE', KEYS[2], '(' .. ARGV[2], '+', 'COUNT', 1) > 0 then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[1])
-return 0
+return 1
 `)
 
 // close stops reading and renewing and marks this instance gone: pushes
@@ -446,19 +497,21 @@ return 0
 // gone: its lease lapses as a killed instance's does. (go-redis bounds its
 // calls by its own timeouts, not by ctx: they finish in the background.)
 func (b *bus) close(ctx context.Context) error {
-	b.cancel()
-	left := make(chan error, 1)
+	b.leaving.Store(true)
+	// wake the reader from its XREAD BLOCK (an entry it does not deliver)
 	go func() {
-		// wake the reader from its XREAD BLOCK (an entry it will not
-		// deliver: it stops first)
 		_ = b.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: b.key(b.self, "stream"), Values: []string{"wake", ""}}).Err()
-		b.done.Wait()
-		left <- leaveScript.Run(context.Background(), b.rdb, b.keys(b.self), ms(b.keep)).Err()
 	}()
 	select {
-	case err := <-left:
-		return err
+	case <-b.readDone:
+		b.cancel() // the lease is renewed until the instance is gone
+		b.done.Wait()
+		if b.leftErr != nil {
+			return fmt.Errorf("host: leaving the bus: %w", b.leftErr)
+		}
+		return nil
 	case <-ctx.Done():
+		b.cancel()
 		return fmt.Errorf("host: leaving the bus: Redis did not answer: %w", ctx.Err())
 	}
 }

@@ -130,6 +130,30 @@ type Options struct {
 	// running each cleanup. 0: 10 s.
 	ShutdownTimeout time.Duration
 
+	// ResumeWindow is how long a client in the reliable mode (it offers
+	// the subprotocol "scfws.reliable.v1": package scfws/client, or
+	// client.Script in a browser) that lost its socket — the lifetime
+	// close, a shutdown or deploy, a network cut — can resume its
+	// connection, on any instance, with every push it missed; its cleanup
+	// runs only when the window ends without a resume. See the package
+	// doc, "Staying connected across cuts". 0: 2 minutes; negative: no
+	// reliable mode (the subprotocol is the register function's to
+	// choose, as any other).
+	ResumeWindow time.Duration
+	// MaxResumeMessages and MaxResumeBytes bound what is kept for one
+	// reliable connection: sent and not yet acknowledged while attached
+	// (over them it is ended with 1008: the client does not acknowledge),
+	// and buffered while detached (over them it cannot resume: its pushes
+	// are refused, and its cleanup runs at the end of its window).
+	// 0: 1,000 messages and 1 MB.
+	MaxResumeMessages int
+	MaxResumeBytes    int64
+	// MaxParkedBytes bounds the bytes buffered for the detached
+	// connections of one home instance (on Redis: per instance that
+	// accepted them), past which a detached connection that needs more
+	// cannot resume. 0: 64 MB.
+	MaxParkedBytes int64
+
 	// Logger gets a line per connection, failed event and failed push
 	// (Info), and per event (Info) when enabled. Nil: no logging.
 	Logger *slog.Logger
@@ -145,6 +169,8 @@ type Server struct {
 	instance string
 	bus      atomic.Pointer[bus] // set while serving with Options.Redis
 	client   *http.Client
+	keeper   keeper    // the reliable mode's; nil without it
+	arrivals []arrival // used by the bus's reader only: see settle
 }
 
 // New returns a Server listening on Options.Addr, not serving yet: make
@@ -171,11 +197,13 @@ func New(opts *Options) (*Server, error) {
 	}
 	g, err := gateway.Listen(gateway.Options{
 		Addr: o.Addr, PushURL: pushURL, Handler: o.Handler, ServiceID: "scfws-host", RequestData: true,
-		NewConnectionID: s.newConnectionID,
-		InvokeTimeout:   orDefault(o.InvokeTimeout, defaultInvokeTimeout),
-		MaxConnections:  int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
-		MaxMessageSize:  orDefault(o.MaxMessageSize, defaultMaxMessageSize),
-		IdleTimeout:     orDefault(o.IdleTimeout, 0), IdleCode: websocket.StatusNormalClosure,
+		NewConnectionID: s.newConnectionID, Reliable: s.reliableHook(),
+		MaxResumeMessages: int(orDefault(int64(o.MaxResumeMessages), defaultMaxResumeMessages)),
+		MaxResumeBytes:    orDefault(o.MaxResumeBytes, defaultMaxResumeBytes),
+		InvokeTimeout:     orDefault(o.InvokeTimeout, defaultInvokeTimeout),
+		MaxConnections:    int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
+		MaxMessageSize:    orDefault(o.MaxMessageSize, defaultMaxMessageSize),
+		IdleTimeout:       orDefault(o.IdleTimeout, 0), IdleCode: websocket.StatusNormalClosure,
 		Heartbeat:            orDefault(o.Heartbeat, defaultHeartbeat),
 		MaxLifetime:          orDefault(o.MaxLifetime, defaultMaxLifetime),
 		MaxMessagesPerSecond: orDefault(o.MaxMessagesPerSecond, defaultMessagesPerSec),
@@ -194,6 +222,14 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.g = g
 	s.client = &http.Client{Transport: transport{s}}
+	if o.ResumeWindow >= 0 {
+		if o.Redis != nil {
+			s.keeper = &redisKeeper{limits: s.limits(), s: s, rdb: o.Redis, prefix: o.ChannelPrefix, self: s.instance,
+				homes: map[string]int{}, cleanup: g.Cleanup}
+		} else {
+			s.keeper = newMemKeeper(s.limits(), g.Cleanup)
+		}
+	}
 	return s, nil
 }
 
@@ -261,12 +297,16 @@ func (s *Server) Serve(ctx context.Context, fns scfws.Functions) error {
 			fence: func() {
 				s.g.CloseAll(websocket.StatusGoingAway, "server was cut off from its bus: reconnect")
 			},
+			keepAlive: s.keptAlive, settle: s.settle,
 		})
 		if err != nil {
 			_ = s.g.Shutdown(ctx)
 			return err
 		}
 		s.bus.Store(b)
+		if k, ok := s.keeper.(*redisKeeper); ok {
+			k.start()
+		}
 	}
 	if err := s.g.Start(ctx, gateway.Functions(fns)); err != nil {
 		if b := s.bus.Swap(nil); b != nil {
@@ -278,6 +318,9 @@ func (s *Server) Serve(ctx context.Context, fns scfws.Functions) error {
 	sctx, cancel := context.WithTimeout(context.Background(), orDefault(s.opts.ShutdownTimeout, defaultShutdownTimeout))
 	defer cancel()
 	err := s.g.Shutdown(sctx)
+	if s.keeper != nil {
+		s.keeper.close(sctx)
+	}
 	if b := s.bus.Swap(nil); b != nil {
 		err = errors.Join(err, b.close(sctx))
 	}
@@ -298,9 +341,16 @@ func newInstanceID() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-func (s *Server) newConnectionID() string {
+func (s *Server) newConnectionID(reliable bool) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
+	// the character after the instance is reliableMark for a reliable
+	// connection, never for another
+	if reliable && s.keeper != nil {
+		b[0] |= 0xfc
+	} else if b[0]>>2 == 0x3f {
+		b[0] &^= 0x80
+	}
 	return s.instance + base64.StdEncoding.EncodeToString(b[:])
 }
 
@@ -321,9 +371,14 @@ var errNotOnBus = errors.New("host: not on the Redis bus: the host is not servin
 func (s *Server) push(ctx context.Context, ids []string, m gateway.Outgoing,
 	answer func(id string, status int, body []byte, err error)) {
 	var groups map[string][]string
+	var reliable []string
 	for _, id := range ids {
 		if a, held := s.g.Queue(id, m); held {
 			answer(id, a.Status, a.Body(), nil)
+			continue
+		}
+		if s.keeper != nil && isReliable(id) {
+			reliable = append(reliable, id)
 			continue
 		}
 		inst := instanceOf(id)
@@ -335,6 +390,9 @@ func (s *Server) push(ctx context.Context, ids []string, m gateway.Outgoing,
 			groups = map[string][]string{}
 		}
 		groups[inst] = append(groups[inst], id)
+	}
+	if len(reliable) > 0 {
+		s.keeper.push(ctx, reliable, m, answer)
 	}
 	if len(groups) == 0 {
 		return
@@ -379,13 +437,71 @@ func (s *Server) push(ctx context.Context, ids []string, m gateway.Outgoing,
 	})
 }
 
+// logWarn logs a warning when there is a logger.
+func (s *Server) logWarn(msg string, args ...any) {
+	if s.opts.Logger != nil {
+		s.opts.Logger.Warn(msg, args...)
+	}
+}
+
+// reliableHook is the gateway's view of the keeper: nil without the
+// reliable mode.
+func (s *Server) reliableHook() gateway.Reliable {
+	if s.opts.ResumeWindow < 0 {
+		return nil
+	}
+	return hook{s}
+}
+
+// hook forwards to s.keeper, which is made after the gateway.
+type hook struct{ s *Server }
+
+func (h hook) Window() time.Duration { return h.s.keeper.Window() }
+func (h hook) Attach(ctx context.Context, id string) error {
+	return h.s.keeper.Attach(ctx, id)
+}
+func (h hook) Park(ctx context.Context, p *gateway.Parked) error {
+	return h.s.keeper.Park(ctx, p)
+}
+func (h hook) Claim(ctx context.Context, id, tokenHash, origin string) (*gateway.Parked, error) {
+	return h.s.keeper.Claim(ctx, id, tokenHash, origin)
+}
+func (h hook) Ended(id string) { h.s.keeper.Ended(id) }
+
+// keptAlive is what the bus's renewals keep alive besides the lease: the
+// conns hashes of the reliable connections held here.
+func (s *Server) keptAlive() ([]string, time.Duration) {
+	if k, ok := s.keeper.(*redisKeeper); ok {
+		return k.heldHomes(), time.Duration(k.keepMs()) * time.Millisecond
+	}
+	return nil, 0
+}
+
+// settle settles, after each read from the bus, what came for reliable
+// connections (redisKeeper.arrived).
+func (s *Server) settle() {
+	if len(s.arrivals) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
+	s.keeper.(*redisKeeper).arrived(ctx, s.arrivals)
+	cancel()
+	clear(s.arrivals)
+	s.arrivals = s.arrivals[:0]
+}
+
 // deliver delivers a frame that came over the bus to the connections of
 // it this instance holds; to one that is gone (its cleanup ran here) it
 // is dropped.
 func (s *Server) deliver(f frame) {
 	m := gateway.Outgoing{Closing: f.kind == kindClosing, Binary: f.kind == kindBinary, Data: f.data}
+	_, onRedis := s.keeper.(*redisKeeper)
 	for _, id := range f.ids {
-		a, _ := s.g.Queue(id, m)
+		a, held := s.g.Queue(id, m)
+		if onRedis && isReliable(id) {
+			s.arrivals = append(s.arrivals, arrival{id: id, held: held, m: m})
+			continue
+		}
 		if a.ErrNo != 0 && s.opts.Logger != nil {
 			s.opts.Logger.Info("host: push from another instance not delivered", "secConnectionID", id,
 				"errMsg", a.ErrMsg)
