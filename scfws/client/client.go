@@ -98,8 +98,8 @@ type Conn struct {
 	protocol string
 	token    string
 	window   time.Duration
-	lastIn   uint64   // the last seq received
-	unacked  int      // received and not yet acknowledged
+	lastIn   uint64 // the last seq received
+	unacked  int    // received and not yet acknowledged
 	ackTimer *time.Timer
 	out      uint64   // the last seq written
 	sent     []outMsg // written and not yet handled by the server
