@@ -7,17 +7,19 @@ import (
 	"time"
 )
 
-// Proxy is a TCP proxy in front of a Redis server, for fault tests: a
+// Proxy is a TCP proxy in front of a Redis server (or of any TCP
+// servers: host instances behind a load balancer), for fault tests: a
 // client given Proxy.Addr talks to the server through it, and the test
-// cuts the link ([Proxy.Cut]), slows the replies ([Proxy.Delay]) or loses
-// one reply after Redis ran its command ([Proxy.DropReply]).
+// cuts the link ([Proxy.Cut]), slows the replies ([Proxy.Delay]), loses
+// one reply after Redis ran its command ([Proxy.DropReply]) or sends new
+// links elsewhere ([Proxy.To]).
 type Proxy struct {
 	// Addr is the proxy's host:port.
-	Addr   string
-	target string
-	l      net.Listener
+	Addr string
+	l    net.Listener
 
 	mu      sync.Mutex
+	targets []string
 	cut     bool
 	delay   time.Duration
 	marker  []byte // armed DropReply
@@ -39,7 +41,7 @@ func StartProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Addr: l.Addr().String(), target: target, l: l, links: map[*link]struct{}{}, closed: make(chan struct{})}
+	p := &Proxy{Addr: l.Addr().String(), targets: []string{target}, l: l, links: map[*link]struct{}{}, closed: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -53,14 +55,19 @@ func (p *Proxy) accept() {
 			return
 		}
 		p.mu.Lock()
-		cut := p.cut
+		cut, targets := p.cut, p.targets
 		p.mu.Unlock()
 		if cut {
 			_ = c.Close()
 			continue
 		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
+		var s net.Conn
+		for _, t := range targets {
+			if s, err = net.DialTimeout("tcp", t, time.Second); err == nil {
+				break
+			}
+		}
+		if s == nil {
 			_ = c.Close()
 			continue
 		}
@@ -152,6 +159,14 @@ func (p *Proxy) Cut() {
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.cut = false
+	p.mu.Unlock()
+}
+
+// To sends new links to the first of targets that accepts one (those
+// open stay where they are).
+func (p *Proxy) To(targets ...string) {
+	p.mu.Lock()
+	p.targets = targets
 	p.mu.Unlock()
 }
 

@@ -99,7 +99,7 @@ func TestResume(t *testing.T) {
 		o.MaxLifetime = 150 * time.Millisecond // several lifetime closes during the stream
 		a, _ := startHost(t, rdb, o)
 		f := startFront(t, hostPort(a.srv.URL()))
-		c := dialFront(t, f.url())
+		c := dialFront(t, frontURL(f))
 		stream(t, c, pusher.push, rdb, n, func() {})
 		assert.GreaterOrEqual(t, c.Resumes(), 2)
 	})
@@ -108,7 +108,7 @@ func TestResume(t *testing.T) {
 		a := startProcess(t, r.Addr)
 		b, _ := startHost(t, rdb, testOptions())
 		f := startFront(t, hostPort(a.url), hostPort(b.srv.URL()))
-		c := dialFront(t, f.url())
+		c := dialFront(t, frontURL(f))
 		require.Equal(t, hostPort(a.url), "127.0.0.1:"+portOf(t, a.url))
 		stream(t, c, pusher.push, rdb, n, func() {
 			require.NoError(t, a.cmd.Process.Signal(syscall.SIGTERM))
@@ -121,8 +121,8 @@ func TestResume(t *testing.T) {
 	t.Run("tcp cut", func(t *testing.T) {
 		a, _ := startHost(t, rdb, testOptions())
 		f := startFront(t, hostPort(a.srv.URL()))
-		c := dialFront(t, f.url())
-		stream(t, c, pusher.push, rdb, n, f.cut)
+		c := dialFront(t, frontURL(f))
+		stream(t, c, pusher.push, rdb, n, func() { f.Cut(); f.Restore() })
 		assert.Equal(t, 1, c.Resumes())
 	})
 
@@ -130,10 +130,11 @@ func TestResume(t *testing.T) {
 		a, _ := startHost(t, rdb, testOptions())
 		b, _ := startHost(t, rdb, testOptions())
 		f := startFront(t, hostPort(a.srv.URL()))
-		c := dialFront(t, f.url())
+		c := dialFront(t, frontURL(f))
 		stream(t, c, pusher.push, rdb, n, func() {
-			f.to(hostPort(b.srv.URL()))
-			f.cut()
+			f.To(hostPort(b.srv.URL()))
+			f.Cut()
+			f.Restore()
 		})
 		assert.Equal(t, 1, c.Resumes())
 		assert.Equal(t, 0, a.srv.Open())
@@ -149,4 +150,29 @@ func TestResume(t *testing.T) {
 func portOf(t *testing.T, u string) string {
 	hp := hostPort(u)
 	return hp[len("127.0.0.1:"):]
+}
+
+// TestResumeInMemory: one instance without Redis keeps its detached
+// connections in memory: the same stream across lifetime closes and a TCP
+// cut, and the window's end.
+func TestResumeInMemory(t *testing.T) {
+	_, rdb := startRedis(t) // the app's counts only
+	o := testOptions()
+	o.MaxLifetime = 150 * time.Millisecond
+	a, _ := startHostOn(t, rdb, o, true)
+	f := startFront(t, hostPort(a.srv.URL()))
+	c := dialFront(t, frontURL(f))
+	stream(t, c, a.push, rdb, 300, func() { f.Cut(); f.Restore() })
+	assert.GreaterOrEqual(t, c.Resumes(), 2)
+
+	o = testOptions()
+	o.ResumeWindow = time.Second
+	b, _ := startHostOn(t, rdb, o, true)
+	f = startFront(t, hostPort(b.srv.URL()))
+	c = dialFront(t, frontURL(f))
+	id := c.ID()
+	f.Cut()
+	require.Eventually(t, func() bool { return rdb.Get(context.Background(), "cleanups:"+id).Val() == "1" },
+		5*time.Second, 20*time.Millisecond, "cleanup at the end of the window")
+	assert.ErrorIs(t, b.push.Send(context.Background(), id, scfws.Text("late")), scfws.ErrPushRefused)
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,7 +30,7 @@ func TestMain(m *testing.M) {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		h, err := newHost(rdb, testOptions())
+		h, err := newHost(rdb, testOptions(), false)
 		if err == nil {
 			fmt.Printf("url %s\n", h.srv.URL())
 			err = h.serve(ctx)
@@ -71,8 +69,10 @@ type testHost struct {
 	rdb  redis.UniversalClient
 }
 
-func newHost(rdb redis.UniversalClient, o *host.Options) (*testHost, error) {
-	if rdb != nil {
+// newHost makes an instance whose app counts in rdb; on the bus (Redis
+// between instances) unless inMemory.
+func newHost(rdb redis.UniversalClient, o *host.Options, inMemory bool) (*testHost, error) {
+	if !inMemory {
 		o.Redis = rdb
 	}
 	srv, err := host.New(o)
@@ -123,7 +123,13 @@ func (h *testHost) serve(ctx context.Context) error {
 // startHost serves an in-process instance until the test ends (or stop).
 func startHost(t *testing.T, rdb redis.UniversalClient, o *host.Options) (h *testHost, stop func()) {
 	t.Helper()
-	h, err := newHost(rdb, o)
+	return startHostOn(t, rdb, o, false)
+}
+
+// startHostOn is startHost, the instance alone (no bus) when inMemory.
+func startHostOn(t *testing.T, rdb redis.UniversalClient, o *host.Options, inMemory bool) (h *testHost, stop func()) {
+	t.Helper()
+	h, err := newHost(rdb, o, inMemory)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -182,95 +188,19 @@ func startRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	return r, rdb
 }
 
-// front is what stands before the instances (a function URL's load
-// balancer): a TCP proxy to one of them, which the test moves, and whose
-// links it cuts.
-type front struct {
-	l       net.Listener
-	mu      sync.Mutex
-	targets []string // host:port, tried in order
-	links   map[net.Conn]net.Conn
-	refuse  bool
-}
-
-func startFront(t *testing.T, targets ...string) *front {
+// startFront is what stands before the instances (a function URL's load
+// balancer): a TCP proxy to the first of targets that accepts, which the
+// test moves (To) and whose links it cuts (Cut, then Restore).
+func startFront(t *testing.T, targets ...string) *redistest.Proxy {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := redistest.StartProxy(targets[0])
 	require.NoError(t, err)
-	f := &front{l: l, targets: targets, links: map[net.Conn]net.Conn{}}
-	t.Cleanup(func() { _ = l.Close(); f.cut() })
-	go f.accept()
-	return f
+	p.To(targets...)
+	t.Cleanup(p.Close)
+	return p
 }
 
-func (f *front) url() string { return "ws://" + f.l.Addr().String() + "/" }
-
-// to sends new connections to targets, in order of preference.
-func (f *front) to(targets ...string) {
-	f.mu.Lock()
-	f.targets = targets
-	f.mu.Unlock()
-}
-
-// cut closes every link (both TCP connections, as a network drop that
-// the two ends see as a reset or EOF).
-func (f *front) cut() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for a, b := range f.links {
-		_ = a.Close()
-		_ = b.Close()
-		delete(f.links, a)
-	}
-}
-
-// refuseAll closes every new connection at once (the client cannot come
-// back), or stops doing so.
-func (f *front) refuseAll(on bool) {
-	f.mu.Lock()
-	f.refuse = on
-	f.mu.Unlock()
-}
-
-func (f *front) accept() {
-	for {
-		c, err := f.l.Accept()
-		if err != nil {
-			return
-		}
-		go f.link(c)
-	}
-}
-
-func (f *front) link(c net.Conn) {
-	f.mu.Lock()
-	targets, refuse := f.targets, f.refuse
-	f.mu.Unlock()
-	if refuse {
-		_ = c.Close()
-		return
-	}
-	var up net.Conn
-	for _, t := range targets {
-		var err error
-		if up, err = net.DialTimeout("tcp", t, time.Second); err == nil {
-			break
-		}
-	}
-	if up == nil {
-		_ = c.Close()
-		return
-	}
-	f.mu.Lock()
-	f.links[c] = up
-	f.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-	_, _ = io.Copy(c, up)
-	_ = c.Close()
-	f.mu.Lock()
-	delete(f.links, c)
-	f.mu.Unlock()
-}
+func frontURL(p *redistest.Proxy) string { return "ws://" + p.Addr + "/" }
 
 // hostPort is a ws:// URL's host:port.
 func hostPort(u string) string {

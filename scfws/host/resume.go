@@ -143,7 +143,7 @@ func (k *memKeeper) Claim(_ context.Context, id, tokenHash, origin string) (*gat
 		return nil, errResumeGone
 	case mp.lost:
 		return nil, errResumeLost
-	case mp.p.TokenHash != tokenHash || (mp.p.Origin != "" && mp.p.Origin != origin):
+	case mp.p.TokenHash != tokenHash || mp.p.Origin != origin:
 		return nil, errResumeToken
 	}
 	mp.timer.Stop()
@@ -173,7 +173,8 @@ func (k *memKeeper) push(_ context.Context, ids []string, m gateway.Outgoing, an
 		mp.p.Out++
 		mp.bytes += n
 		k.bytes += n
-		answer(id, http.StatusOK, nil, nil)
+		ok := wire.Answer{Status: http.StatusOK}
+		answer(id, ok.Status, ok.Body(), nil)
 	}
 }
 

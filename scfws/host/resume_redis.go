@@ -196,7 +196,7 @@ if string.sub(owner, 1, 1) ~= '-' then return {'live'} end
 local st = redis.call('HMGET', KEYS[2], 'token', 'origin', 'lost', 'deadline', 'out', 'in', 'protocol', 'bytes')
 if not st[1] then return {'gone'} end
 if st[3] == '1' then return {'lost'} end
-if st[1] ~= ARGV[2] or (st[2] ~= '' and st[2] ~= ARGV[3]) then return {'token'} end
+if st[1] ~= ARGV[2] or st[2] ~= ARGV[3] then return {'token'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now >= tonumber(st[4]) then return {'gone'} end

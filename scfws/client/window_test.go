@@ -1,0 +1,221 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/client"
+)
+
+// keysOf lists what Redis still holds of connection id: keys that name
+// it, fields of the conns hashes and members of the parked index.
+func keysOf(t *testing.T, rdb *redis.Client, id string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var left []string
+	keys, err := rdb.Keys(ctx, "scfws:*").Result()
+	require.NoError(t, err)
+	for _, k := range keys {
+		if strings.Contains(k, id) {
+			left = append(left, k)
+		}
+		if strings.HasSuffix(k, ":conns") {
+			fields, _ := rdb.HKeys(ctx, k).Result()
+			for _, f := range fields {
+				if strings.Contains(f, id) {
+					left = append(left, k+" "+f)
+				}
+			}
+		}
+	}
+	if rdb.ZScore(ctx, "scfws:instance:parked", id).Err() == nil {
+		left = append(left, "parked "+id)
+	}
+	return left
+}
+
+// TestWindowEnds: a client that does not come back within the window: its
+// cleanup runs once, at the end of the window (on any instance: also when
+// the one that kept it is gone), pushes to it are refused from then on,
+// nothing of it is left on Redis, and the client is told.
+func TestWindowEnds(t *testing.T) {
+	_, rdb := startRedis(t)
+	o := testOptions()
+	o.ResumeWindow = 2 * time.Second
+	b, _ := startHost(t, rdb, o)
+	for _, homeLeaves := range []bool{false, true} {
+		a, stopA := startHost(t, rdb, o)
+		f := startFront(t, hostPort(a.srv.URL()))
+		c := dialFront(t, frontURL(f))
+		id := c.ID()
+		require.NoError(t, b.push.Send(context.Background(), id, scfws.Text("before")))
+		_, data, err := c.Read(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, "before", string(data))
+
+		f.Cut() // and it never comes back
+		if homeLeaves {
+			stopA() // the instance that keeps it leaves: another one ends it
+		}
+		cut := time.Now()
+		require.Eventually(t, func() bool { return rdb.Get(context.Background(), "cleanups:"+id).Val() == "1" },
+			10*time.Second, 20*time.Millisecond, "cleanup at the end of the window")
+		assert.GreaterOrEqual(t, time.Since(cut), o.ResumeWindow-200*time.Millisecond, "not before the window ends")
+		assert.ErrorIs(t, b.push.Send(context.Background(), id, scfws.Text("late")), scfws.ErrPushRefused, "refused from another instance")
+		if !homeLeaves {
+			assert.ErrorIs(t, a.push.Send(context.Background(), id, scfws.Text("late")), scfws.ErrPushRefused, "refused from its home")
+		}
+		assert.Empty(t, keysOf(t, rdb, id), "nothing of it left on Redis")
+		time.Sleep(2 * time.Second) // sweeps go on
+		assert.Equal(t, "1", rdb.Get(context.Background(), "cleanups:"+id).Val(), "one cleanup")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _, err = c.Read(ctx)
+		cancel()
+		var ce *client.CloseError
+		require.True(t, errors.As(err, &ce), "the client is told: %v", err)
+		assert.Equal(t, client.CodeResumeGone, ce.Code)
+	}
+}
+
+// rawDial opens a socket in the reliable mode at u with query q and
+// returns it with its first control message, or the close code it got.
+func rawDial(t *testing.T, u string, q url.Values) (*websocket.Conn, map[string]any, websocket.StatusCode) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if q != nil {
+		u += "?" + q.Encode()
+	}
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{client.Protocol}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	require.Equal(t, client.Protocol, ws.Subprotocol())
+	_, data, err := ws.Read(ctx)
+	if err != nil {
+		return nil, nil, websocket.CloseStatus(err)
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	return ws, m, 0
+}
+
+func resumeQuery(token string, ack int) url.Values {
+	return url.Values{"scfws_resume": {token}, "scfws_ack": {"0"}}
+}
+
+// resumeEventually resumes with token, retrying while the connection is
+// still attached (its old socket not yet found dead).
+func resumeEventually(t *testing.T, u, token string) (*websocket.Conn, map[string]any, websocket.StatusCode) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ws, m, code := rawDial(t, u, resumeQuery(token, 0))
+		if code != client.CodeResumeRetry || time.Now().After(deadline) {
+			return ws, m, code
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTokens: a resume token works once, for its connection, from its
+// origin, and never takes over a connection still attached; a forged or
+// replayed one is refused and leaves the connection resumable.
+func TestTokens(t *testing.T) {
+	_, rdb := startRedis(t)
+	a, _ := startHost(t, rdb, testOptions())
+	u := a.srv.URL()
+	ws, welcome, _ := rawDial(t, u, nil)
+	require.Equal(t, "welcome", welcome["type"])
+	id, t1 := welcome["id"].(string), welcome["token"].(string)
+	other, otherWelcome, _ := rawDial(t, u, nil)
+	_ = other
+	otherToken := otherWelcome["token"].(string)
+
+	// attached: even its own token cannot take it over
+	_, _, code := rawDial(t, u, resumeQuery(t1, 0))
+	assert.Equal(t, client.CodeResumeRetry, code, "no takeover of an attached connection")
+	require.NoError(t, a.push.Send(context.Background(), id, scfws.Text("still mine")))
+	_, data, err := ws.Read(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "1:still mine", string(data), "the attached socket is untouched")
+
+	_ = ws.CloseNow() // cut
+	ws2, resumed, code := resumeEventually(t, u, t1)
+	require.Equal(t, websocket.StatusCode(0), code)
+	require.Equal(t, "resumed", resumed["type"])
+	assert.Equal(t, id, resumed["id"])
+	t2 := resumed["token"].(string)
+	assert.NotEqual(t, t1, t2, "a new token at each resume")
+	_, data, err = ws2.Read(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "1:still mine", string(data), "not acknowledged: sent again")
+
+	_ = ws2.CloseNow() // cut again
+	secret := t2[strings.LastIndexByte(t2, '.')+1:]
+	otherID := otherToken[:strings.LastIndexByte(otherToken, '.')]
+	for name, bad := range map[string]string{
+		"replayed":           t1,
+		"forged":             id + ".AAAAAAAAAAAAAAAAAAAAAAAA",
+		"another's secret":   id + otherToken[strings.LastIndexByte(otherToken, '.'):],
+		"for another conn":   otherID + "." + secret,
+		"malformed":          "nonsense",
+		"unknown connection": "AAAAAAAA/AAAAAAAAAAAAAAA." + secret,
+	} {
+		_, _, code := resumeEventually(t, u, bad)
+		assert.Contains(t, []websocket.StatusCode{client.CodeResumeToken, client.CodeResumeGone}, code, name)
+		if name != "unknown connection" && name != "for another conn" {
+			assert.Equal(t, client.CodeResumeToken, code, name)
+		}
+	}
+	// from another page
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	evil, _, err := websocket.Dial(ctx, u+"?"+resumeQuery(t2, 0).Encode(), &websocket.DialOptions{
+		Subprotocols: []string{client.Protocol}, HTTPHeader: map[string][]string{"Origin": {"http://" + hostPort(u)}}})
+	require.NoError(t, err) // its own host is an allowed origin, but not the one it was opened from (none)
+	_, _, err = evil.Read(ctx)
+	assert.Equal(t, client.CodeResumeToken, websocket.CloseStatus(err), "bound to the origin it was opened from")
+
+	ws3, resumed, code := resumeEventually(t, u, t2)
+	require.Equal(t, websocket.StatusCode(0), code, "the refused attempts left it resumable")
+	assert.Equal(t, id, resumed["id"])
+	_ = ws3
+	assert.Equal(t, "1", rdb.Get(context.Background(), "registers:"+id).Val())
+	assert.Equal(t, "", rdb.Get(context.Background(), "cleanups:"+id).Val())
+}
+
+// TestPlainUnaffected: a client that does not offer the subprotocol gets a
+// plain connection: no control messages, no seqs, cleanup when it closes.
+func TestPlainUnaffected(t *testing.T) {
+	_, rdb := startRedis(t)
+	a, _ := startHost(t, rdb, testOptions())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, a.srv.URL(), nil)
+	require.NoError(t, err)
+	require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte("me")))
+	_, data, err := ws.Read(ctx)
+	require.NoError(t, err)
+	id := string(data)
+	assert.Len(t, id, 24)
+	assert.NotEqual(t, byte('/'), id[8], "not marked reliable")
+	require.NoError(t, a.push.Send(ctx, id, scfws.Text("plain")))
+	_, data, err = ws.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "plain", string(data))
+	_ = ws.CloseNow()
+	require.Eventually(t, func() bool { return rdb.Get(ctx, "cleanups:"+id).Val() == "1" }, 5*time.Second, 10*time.Millisecond,
+		"cleanup at once")
+}
