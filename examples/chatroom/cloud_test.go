@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -67,12 +66,9 @@ func TestCloudMode(t *testing.T) {
 			&emulator.Options{InvokeTimeout: 10 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-		page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write(indexHTML)
-		}))
-		t.Cleanup(page.Close)
-		at := place{page.URL, srv.URL()}
+		static := httptest.NewServer(page) // index.html and scfws.js, as a static site would serve them
+		t.Cleanup(static.Close)
+		at := place{static.URL, srv.URL()}
 		twoTabs(t, at, at)
 	})
 

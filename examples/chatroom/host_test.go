@@ -25,8 +25,9 @@ type chatInstance struct {
 }
 
 // startHosts builds the chat room and starts n host instances of it on one
-// redis-server, as hosts (the default) on loopback.
-func startHosts(t *testing.T, n int, prefix string) []*chatInstance {
+// redis-server, as hosts (the default) on loopback, with env added to
+// their environment.
+func startHosts(t *testing.T, n int, prefix string, env ...string) []*chatInstance {
 	t.Helper()
 	rs, err := redistest.Start(os.Stderr)
 	require.NoError(t, err)
@@ -37,7 +38,7 @@ func startHosts(t *testing.T, n int, prefix string) []*chatInstance {
 	var all []*chatInstance
 	for range n {
 		cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
-		cmd.Env = append(os.Environ(), "REDIS_ADDR="+rs.Addr, "REDIS_PREFIX="+prefix)
+		cmd.Env = append(append(os.Environ(), "REDIS_ADDR="+rs.Addr, "REDIS_PREFIX="+prefix), env...)
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
 	"github.com/scfws/scfws-go/scfws"
+	"github.com/scfws/scfws-go/scfws/client"
 	"github.com/scfws/scfws-go/scfws/emulator"
 	"github.com/scfws/scfws-go/scfws/hub"
 	"github.com/scfws/scfws-go/scfws/hub/redisstore"
@@ -107,14 +109,19 @@ func startLocal(ctx context.Context, addr string, idle time.Duration, logger *sl
 		&emulator.Options{Addr: addr, Handler: page, IdleTimeout: idle, Logger: logger, LogData: verbose})
 }
 
-// page serves the chat page at /.
+// page serves the chat page at /, and the browser client it imports
+// (package scfws/client) at /scfws.js.
 var page = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
+	switch r.URL.Path {
+	case "/":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(indexHTML)
+	case "/scfws.js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = io.WriteString(w, client.Script)
+	default:
 		http.NotFound(w, r)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(indexHTML)
 })
 
 // redisOptions reads the Redis to use from REDIS_URL (redis://[user:password@]host:port/db,
