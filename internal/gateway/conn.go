@@ -205,29 +205,24 @@ func (c *conn) drain() {
 }
 
 // write writes one message; a reliable data message with its seq before
-// its bytes, without copying them.
+// its bytes, in one frame.
 func write(ctx context.Context, ws *websocket.Conn, m outgoing) error {
 	if m.seq == 0 {
 		return ws.Write(ctx, m.typ, m.data)
 	}
-	w, err := ws.Writer(ctx, m.typ)
-	if err != nil {
-		return err
+	bp := framePool.Get().(*[]byte)
+	b := seqPrefix((*bp)[:0], m.typ, m.seq)
+	b = append(b, m.data...)
+	err := ws.Write(ctx, m.typ, b)
+	if cap(b) <= 64<<10 { // a pooled buffer stays small
+		*bp = b
+		framePool.Put(bp)
 	}
-	p := seqPrefix(m.typ, m.seq)
-	if m.typ == websocket.MessageText {
-		p = append(p, ':')
-	}
-	if _, err := w.Write(p); err != nil {
-		_ = w.Close()
-		return err
-	}
-	if _, err := w.Write(m.data); err != nil {
-		_ = w.Close()
-		return err
-	}
-	return w.Close()
+	return err
 }
+
+// framePool holds the buffers a reliable message is framed in.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // endMessage tells a reliable client that its logical connection ends.
 func endMessage(reason string) outgoing {

@@ -196,12 +196,13 @@ func control(v map[string]any) outgoing {
 	return outgoing{typ: websocket.MessageText, data: b, ctl: true}
 }
 
-// seqPrefix is what goes before a data message's bytes on the wire.
-func seqPrefix(typ websocket.MessageType, seq uint64) []byte {
+// seqPrefix appends to dst what goes before a data message's bytes on
+// the wire: the seq in 8 bytes, or in decimal and a colon.
+func seqPrefix(dst []byte, typ websocket.MessageType, seq uint64) []byte {
 	if typ == websocket.MessageBinary {
-		return binary.BigEndian.AppendUint64(nil, seq)
+		return binary.BigEndian.AppendUint64(dst, seq)
 	}
-	return strconv.AppendUint(nil, seq, 10)
+	return append(strconv.AppendUint(dst, seq, 10), ':')
 }
 
 // relSend numbers a data message of an attached reliable connection and

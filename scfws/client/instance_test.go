@@ -121,13 +121,13 @@ func (h *testHost) serve(ctx context.Context) error {
 }
 
 // startHost serves an in-process instance until the test ends (or stop).
-func startHost(t *testing.T, rdb redis.UniversalClient, o *host.Options) (h *testHost, stop func()) {
+func startHost(t testing.TB, rdb redis.UniversalClient, o *host.Options) (h *testHost, stop func()) {
 	t.Helper()
 	return startHostOn(t, rdb, o, false)
 }
 
 // startHostOn is startHost, the instance alone (no bus) when inMemory.
-func startHostOn(t *testing.T, rdb redis.UniversalClient, o *host.Options, inMemory bool) (h *testHost, stop func()) {
+func startHostOn(t testing.TB, rdb redis.UniversalClient, o *host.Options, inMemory bool) (h *testHost, stop func()) {
 	t.Helper()
 	h, err := newHost(rdb, o, inMemory)
 	require.NoError(t, err)
@@ -151,7 +151,7 @@ type process struct {
 	url string
 }
 
-func startProcess(t *testing.T, redisAddr string, env ...string) *process {
+func startProcess(t testing.TB, redisAddr string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), "SCFWS_RESUME_INSTANCE="+redisAddr), env...)
@@ -178,7 +178,7 @@ func startProcess(t *testing.T, redisAddr string, env ...string) *process {
 	}
 }
 
-func startRedis(t *testing.T) (*redistest.Server, *redis.Client) {
+func startRedis(t testing.TB) (*redistest.Server, *redis.Client) {
 	t.Helper()
 	r, err := redistest.Start(os.Stderr)
 	require.NoError(t, err)
@@ -191,7 +191,7 @@ func startRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 // startFront is what stands before the instances (a function URL's load
 // balancer): a TCP proxy to the first of targets that accepts, which the
 // test moves (To) and whose links it cuts (Cut, then Restore).
-func startFront(t *testing.T, targets ...string) *redistest.Proxy {
+func startFront(t testing.TB, targets ...string) *redistest.Proxy {
 	t.Helper()
 	p, err := redistest.StartProxy(targets[0])
 	require.NoError(t, err)
