@@ -20,6 +20,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/binary"
@@ -30,8 +31,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -98,11 +99,11 @@ type Conn struct {
 	protocol string
 	token    string
 	window   time.Duration
-	lastIn   uint64 // the last seq received
-	unacked  int    // received and not yet acknowledged
-	ackTimer *time.Timer
-	out      uint64   // the last seq written
-	sent     []outMsg // written and not yet handled by the server
+	lastIn   atomic.Uint64 // the last seq received (written by the reading goroutine)
+	unacked  atomic.Int64  // received and not yet acknowledged
+	ackTimer *time.Timer   // acknowledges ackAfter after the first not acknowledged
+	out      uint64        // the last seq written
+	sent     []outMsg      // written and not yet handled by the server
 	ended    *CloseError
 	closing  bool
 	resumes  int
@@ -372,9 +373,7 @@ func (c *Conn) read(ws *websocket.Conn) {
 			continue
 		}
 		seq, body, ok := parseData(typ, data)
-		c.mu.Lock()
-		last := c.lastIn
-		c.mu.Unlock()
+		last := c.lastIn.Load()
 		if !ok || seq > last+1 {
 			_ = ws.CloseNow() // a gap: resume from the last received
 			continue
@@ -398,7 +397,7 @@ func parseData(typ websocket.MessageType, data []byte) (uint64, []byte, bool) {
 		}
 		return binary.BigEndian.Uint64(data), data[8:], true
 	}
-	i := strings.IndexByte(string(data[:min(len(data), 21)]), ':')
+	i := bytes.IndexByte(data[:min(len(data), 21)], ':')
 	if i <= 0 {
 		return 0, nil, false
 	}
@@ -408,36 +407,36 @@ func parseData(typ websocket.MessageType, data []byte) (uint64, []byte, bool) {
 
 // received records seq and acknowledges it, at once or soon.
 func (c *Conn) received(ws *websocket.Conn, seq uint64) {
-	c.mu.Lock()
-	c.lastIn = seq
-	c.unacked++
-	now := c.unacked >= ackEvery
-	if !now && c.ackTimer == nil {
-		c.ackTimer = time.AfterFunc(ackAfter, func() {
-			c.mu.Lock()
-			ws := c.ws
-			c.ackTimer = nil
-			c.mu.Unlock()
-			if ws != nil {
-				c.sendAck(ws)
-			}
-		})
+	c.lastIn.Store(seq)
+	switch n := c.unacked.Add(1); {
+	case n >= ackEvery:
+		c.sendAck(ws)
+	case n == 1:
+		c.mu.Lock()
+		if c.ackTimer == nil {
+			c.ackTimer = time.AfterFunc(ackAfter, c.ackNow)
+		} else {
+			c.ackTimer.Reset(ackAfter)
+		}
+		c.mu.Unlock()
 	}
+}
+
+// ackNow acknowledges on the current socket, if any.
+func (c *Conn) ackNow() {
+	c.mu.Lock()
+	ws := c.ws
 	c.mu.Unlock()
-	if now {
+	if ws != nil {
 		c.sendAck(ws)
 	}
 }
 
 func (c *Conn) sendAck(ws *websocket.Conn) {
-	c.mu.Lock()
-	if c.unacked == 0 || !c.reliable {
-		c.mu.Unlock()
+	if !c.reliable || c.unacked.Swap(0) == 0 {
 		return
 	}
-	seq := c.lastIn
-	c.unacked = 0
-	c.mu.Unlock()
+	seq := c.lastIn.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = ws.Write(ctx, websocket.MessageText, []byte(`{"type":"ack","seq":`+strconv.FormatUint(seq, 10)+`}`))
@@ -462,7 +461,7 @@ func (c *Conn) resume() {
 	c.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
-		token, last, closing := c.token, c.lastIn, c.closing
+		token, last, closing := c.token, c.lastIn.Load(), c.closing
 		c.mu.Unlock()
 		if closing {
 			return
