@@ -449,6 +449,11 @@ func (s *Server) serveResume(w http.ResponseWriter, r *http.Request) {
 	if !ok || err != nil {
 		refusal = &ResumeError{CodeResumeToken, "malformed resume token or ack"}
 	}
+	if check := s.opts.ResumeCheck; refusal == nil && check != nil {
+		if err := check(r, id); err != nil {
+			refusal = &ResumeError{CodeResumeToken, "resume refused: " + err.Error()}
+		}
+	}
 	if refusal == nil && !s.reserve() {
 		refuse(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return

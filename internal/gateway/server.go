@@ -53,6 +53,9 @@ type Options struct {
 	Reliable          Reliable
 	MaxResumeMessages int
 	MaxResumeBytes    int64
+	// ResumeCheck, when set, is asked before each resume, with its
+	// handshake: an error refuses it (CodeResumeToken).
+	ResumeCheck func(r *http.Request, connectionID string) error
 
 	InvokeTimeout  time.Duration
 	MaxConnections int

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +114,7 @@ func rawDial(t *testing.T, u string, q url.Values) (*websocket.Conn, map[string]
 }
 
 func resumeQuery(token string, ack int) url.Values {
-	return url.Values{"scfws_resume": {token}, "scfws_ack": {"0"}}
+	return url.Values{"scfws_resume": {token}, "scfws_ack": {strconv.Itoa(ack)}}
 }
 
 // resumeEventually resumes with token, retrying while the connection is
@@ -218,4 +220,38 @@ func TestPlainUnaffected(t *testing.T) {
 	_ = ws.CloseNow()
 	require.Eventually(t, func() bool { return rdb.Get(ctx, "cleanups:"+id).Val() == "1" }, 5*time.Second, 10*time.Millisecond,
 		"cleanup at once")
+}
+
+// TestResumeCheck: Options.ResumeCheck binds a connection to its user: a
+// resume without the user's credentials is refused, with them it resumes.
+func TestResumeCheck(t *testing.T) {
+	_, rdb := startRedis(t)
+	o := testOptions()
+	o.ResumeCheck = func(r *http.Request, id string) error {
+		if r.URL.Query().Get("user") != rdb.Get(r.Context(), "user:"+id).Val() {
+			return errors.New("not the connection's user")
+		}
+		return nil
+	}
+	a, _ := startHost(t, rdb, o)
+	ws, welcome, _ := rawDial(t, a.srv.URL()+"?user=ann", nil)
+	id, token := welcome["id"].(string), welcome["token"].(string)
+	require.NoError(t, rdb.Set(context.Background(), "user:"+id, "ann", 0).Err()) // as a register function would
+	_ = ws.CloseNow()
+	q := resumeQuery(token, 0)
+	q.Set("user", "mallory")
+	_, _, code := rawDial(t, a.srv.URL(), q)
+	assert.Equal(t, client.CodeResumeToken, code, "another user's resume")
+	q.Set("user", "ann")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, m, code := rawDial(t, a.srv.URL(), q)
+		if code == client.CodeResumeRetry && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		require.Equal(t, websocket.StatusCode(0), code)
+		assert.Equal(t, "resumed", m["type"])
+		break
+	}
 }

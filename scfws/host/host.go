@@ -153,6 +153,15 @@ type Options struct {
 	// accepted them), past which a detached connection that needs more
 	// cannot resume. 0: 64 MB.
 	MaxParkedBytes int64
+	// ResumeCheck, when set, is asked before each resume with the resuming
+	// handshake and the connection's ID, and refuses it with an error (the
+	// client gets 4001, as for a wrong token): bind a connection to its
+	// user by checking that this request's credentials (a cookie, a token
+	// in the query) are those of the user the register function accepted.
+	// A resume runs no register function; without ResumeCheck the token
+	// alone (single use, bound to the connection and to the Origin it was
+	// opened from) admits it.
+	ResumeCheck func(r *http.Request, connectionID string) error
 
 	// Logger gets a line per connection, failed event and failed push
 	// (Info), and per event (Info) when enabled. Nil: no logging.
@@ -200,6 +209,7 @@ func New(opts *Options) (*Server, error) {
 		NewConnectionID: s.newConnectionID, Reliable: s.reliableHook(),
 		MaxResumeMessages: int(orDefault(int64(o.MaxResumeMessages), defaultMaxResumeMessages)),
 		MaxResumeBytes:    orDefault(o.MaxResumeBytes, defaultMaxResumeBytes),
+		ResumeCheck:       o.ResumeCheck,
 		InvokeTimeout:     orDefault(o.InvokeTimeout, defaultInvokeTimeout),
 		MaxConnections:    int(orDefault(int64(o.MaxConnections), defaultMaxConnections)),
 		MaxMessageSize:    orDefault(o.MaxMessageSize, defaultMaxMessageSize),
