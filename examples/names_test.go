@@ -18,7 +18,7 @@ import (
 var packages = map[string]string{
 	"scfws": "../scfws", "hub": "../scfws/hub", "redisstore": "../scfws/hub/redisstore",
 	"hubtest": "../scfws/hub/hubtest", "host": "../scfws/host", "emulator": "../scfws/emulator",
-	"route": "../scfws/route", "scfwstest": "../scfws/scfwstest",
+	"route": "../scfws/route", "scfwstest": "../scfws/scfwstest", "client": "../scfws/client",
 }
 
 // exported reads a package's exported names: each top-level name, and
@@ -84,7 +84,7 @@ func exported(t *testing.T, dir string) map[string]bool {
 // it: pkg.Name or pkg.Type.Member.
 var (
 	codeSpan  = regexp.MustCompile("`([^`\n]+)`")
-	qualified = regexp.MustCompile(`\b(scfws|hub|redisstore|hubtest|host|emulator|route|scfwstest)\.([A-Z]\w*)(?:\.([A-Z]\w*))?`)
+	qualified = regexp.MustCompile(`\b(scfws|hub|redisstore|hubtest|host|emulator|route|scfwstest|client)\.([A-Z]\w*)(?:\.([A-Z]\w*))?`)
 )
 
 // TestDocNamesExist: every package-qualified Go name written in a code

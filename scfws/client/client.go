@@ -409,8 +409,8 @@ func parseData(typ websocket.MessageType, data []byte) (uint64, []byte, bool) {
 func (c *Conn) received(ws *websocket.Conn, seq uint64) {
 	c.lastIn.Store(seq)
 	switch n := c.unacked.Add(1); {
-	case n >= ackEvery:
-		c.sendAck(ws)
+	case n == ackEvery:
+		go c.sendAck(ws) // off the reading path
 	case n == 1:
 		c.mu.Lock()
 		if c.ackTimer == nil {

@@ -116,8 +116,9 @@ type busConfig struct {
 	fence        func()      // this instance was taken for gone: close every connection
 	// keepAlive names keys each renewal keeps alive, for how long
 	keepAlive func() ([]string, time.Duration)
-	// settle is called after the frames of each read were delivered
-	settle func()
+	// settle is called after the frames of each read were delivered;
+	// settled waits until what it was given is done (before leaving)
+	settle, settled func()
 }
 
 // startBus takes the instance's lease and starts reading its stream and
@@ -395,6 +396,9 @@ func (b *bus) read(ctx context.Context) {
 		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{stream, last}, Count: readCount, Block: block}).Result()
 		if errors.Is(err, redis.Nil) && leaving {
 			trim()
+			if b.settled != nil {
+				b.settled() // what came for parked connections is in their lists before others append there
+			}
 			// gone only if nothing came after what was read: a frame
 			// appended before that is delivered, none is left unread
 			n, err := leaveScript.Run(ctx, b.rdb, b.keys(b.self), ms(b.keep), last).Int64()

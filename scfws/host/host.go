@@ -179,7 +179,9 @@ type Server struct {
 	bus      atomic.Pointer[bus] // set while serving with Options.Redis
 	client   *http.Client
 	keeper   keeper    // the reliable mode's; nil without it
-	arrivals []arrival // used by the bus's reader only: see settle
+	arrivals []arrival      // used by the bus's reader only: see settle
+	settling   chan []arrival // to settleLoop
+	settleStop chan struct{}  // closed when Serve returns
 }
 
 // New returns a Server listening on Options.Addr, not serving yet: make
@@ -300,14 +302,21 @@ func (s *Server) Client() *http.Client { return s.client }
 // when Redis cannot be joined at the start.
 func (s *Server) Serve(ctx context.Context, fns scfws.Functions) error {
 	if s.opts.Redis != nil {
-		b, err := startBus(ctx, s.opts.Redis, busConfig{
+		var settle, settled func()
+		if k, ok := s.keeper.(*redisKeeper); ok {
+			s.settling, s.settleStop = make(chan []arrival, 64), make(chan struct{})
+			go s.settleLoop(k)
+			defer close(s.settleStop) // after the bus is closed
+			settle, settled = s.settle, s.settled
+		}
+		b, err := startBus(ctx, s.opts.Redis, busConfig{settle: settle, settled: settled,
 			prefix: s.opts.ChannelPrefix, self: s.instance, log: s.opts.Logger, deliver: s.deliver,
 			lease:      orDefault(s.opts.Lease, defaultLease),
 			maxBacklog: orDefault(s.opts.MaxBusBacklog, defaultMaxBusBacklog),
 			fence: func() {
 				s.g.CloseAll(websocket.StatusGoingAway, "server was cut off from its bus: reconnect")
 			},
-			keepAlive: s.keptAlive, settle: s.settle,
+			keepAlive: s.keptAlive,
 		})
 		if err != nil {
 			_ = s.g.Shutdown(ctx)
@@ -487,17 +496,51 @@ func (s *Server) keptAlive() ([]string, time.Duration) {
 	return nil, 0
 }
 
-// settle settles, after each read from the bus, what came for reliable
-// connections (redisKeeper.arrived).
+// settle hands, after each read from the bus, what came for reliable
+// connections to the settling goroutine (redisKeeper.arrived), in order:
+// the reader reads on meanwhile. settled waits until all it was handed
+// is settled.
 func (s *Server) settle() {
 	if len(s.arrivals) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
-	s.keeper.(*redisKeeper).arrived(ctx, s.arrivals)
-	cancel()
-	clear(s.arrivals)
-	s.arrivals = s.arrivals[:0]
+	select {
+	case s.settling <- s.arrivals:
+	case <-s.settleStop:
+	}
+	s.arrivals = nil
+}
+
+func (s *Server) settled() {
+	done := make(chan struct{})
+	select {
+	case s.settling <- []arrival{{held: true, done: done}}:
+	case <-s.settleStop:
+		return
+	}
+	select {
+	case <-done:
+	case <-s.settleStop:
+	}
+}
+
+// settleLoop settles what settle hands it, until settleStop is closed.
+func (s *Server) settleLoop(k *redisKeeper) {
+	for {
+		var as []arrival
+		select {
+		case as = <-s.settling:
+		case <-s.settleStop:
+			return
+		}
+		if len(as) == 1 && as[0].done != nil {
+			close(as[0].done)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
+		k.arrived(ctx, as)
+		cancel()
+	}
 }
 
 // deliver delivers a frame that came over the bus to the connections of

@@ -373,7 +373,12 @@ for i = 15, #ARGV do
 	if not owner then
 		out[j] = 0
 	elseif target == goneInst then
-		if parker then out[j] = direct(id) else out[j] = 0 end
+		if parker then
+			out[j] = direct(id)
+		else -- it died with its instance
+			redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id)
+			out[j] = 0
+		end
 	elseif target == home then
 		if parker or ARGV[7] ~= home then
 			xadd[#xadd + 1] = j
@@ -463,6 +468,7 @@ type arrival struct {
 	id   string
 	held bool
 	m    gateway.Outgoing
+	done chan struct{} // a marker: closed once what came before is settled
 }
 
 // arrived settles what this instance read from its stream for reliable
