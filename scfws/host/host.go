@@ -173,13 +173,13 @@ type Options struct {
 // Server is one instance of the host. Its methods are safe for concurrent
 // use.
 type Server struct {
-	g        *gateway.Server
-	opts     Options
-	instance string
-	bus      atomic.Pointer[bus] // set while serving with Options.Redis
-	client   *http.Client
-	keeper   keeper    // the reliable mode's; nil without it
-	arrivals []arrival      // used by the bus's reader only: see settle
+	g          *gateway.Server
+	opts       Options
+	instance   string
+	bus        atomic.Pointer[bus] // set while serving with Options.Redis
+	client     *http.Client
+	keeper     keeper         // the reliable mode's; nil without it
+	arrivals   []arrival      // used by the bus's reader only: see settle
 	settling   chan []arrival // to settleLoop
 	settleStop chan struct{}  // closed when Serve returns
 }
