@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,4 +255,29 @@ func TestResumeCheck(t *testing.T) {
 		assert.Equal(t, "resumed", m["type"])
 		break
 	}
+}
+
+// TestKilledInstance: kill -9 of the instance that holds a connection
+// attached: pushes to it are unavailable, then refused once the instance
+// is known gone (and its entry goes); the client cannot resume (4002
+// until its window passes) and is told.
+func TestKilledInstance(t *testing.T) {
+	r, rdb := startRedis(t)
+	p, _ := startHost(t, rdb, testOptions())
+	a := startProcess(t, r.Addr, "SCFWS_TEST_WINDOW=3s")
+	f := startFront(t, hostPort(a.url))
+	c := dialFront(t, frontURL(f))
+	id := c.ID()
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	_ = a.cmd.Wait()
+	require.Eventually(t, func() bool {
+		return errors.Is(p.push.Send(context.Background(), id, scfws.Text("x")), scfws.ErrPushRefused)
+	}, 10*time.Second, 50*time.Millisecond, "refused once its instance is known gone")
+	assert.Empty(t, keysOf(t, rdb, id), "its entry went with the refusal")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, _, err := c.Read(ctx)
+	var ce *client.CloseError
+	require.True(t, errors.As(err, &ce), "the client is told: %v", err)
+	assert.Equal(t, client.CodeResumeGone, ce.Code)
 }

@@ -435,7 +435,13 @@ if r == 1 then
 	end
 end
 for _, j in ipairs(xadd) do
-	if r == 0 and parked[j] then out[j] = direct(ARGV[14 + j]) else out[j] = r end
+	local id = ARGV[14 + j]
+	if r == 0 and parked[j] then
+		out[j] = direct(id)
+	else
+		if r == 0 then redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id) end -- it died with its home
+		out[j] = r
+	end
 end
 return out
 `)
