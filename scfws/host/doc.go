@@ -51,6 +51,27 @@
 //	1009  a client message over Options.MaxMessageSize
 //	1011  a transmission function that failed (error, panic, timeout)
 //	none  a client that did not answer a heartbeat ping
+//	4000  a resume refused for good: its window is over, its buffer went past its bound, or it is unknown
+//	4001  a resume refused: not the connection's current token, or Options.ResumeCheck said no
+//	4002  a resume to retry: the connection is still attached, or messages for it are on their way
+//
+// # Staying connected across cuts
+//
+// A client that offers the subprotocol "scfws.reliable.v1" (package
+// scfws/client, in Go or in a browser) gets a logical connection that
+// outlives its sockets: after the lifetime close, a shutdown or a network
+// cut it resumes the same connection ID, on any instance, within
+// Options.ResumeWindow, receives every push sent to it meanwhile once and
+// in order, and has what it sent handled once. The functions see one
+// register and one cleanup: a cut connection is kept (detached) instead
+// of cleaned up, a resume runs no register function
+// (Options.ResumeCheck may vet it), and the cleanup runs when the client
+// ends it, when the server does (a closing push, a limit: the client is
+// told not to resume), or when the window ends without a resume. Pushes to
+// a detached connection are kept for it, within Options.MaxResumeMessages,
+// MaxResumeBytes and MaxParkedBytes, and answered success. The register
+// function chooses among the client's other subprotocols, as usual. See
+// docs/reliable.md for the wire, the routing and the tests.
 //
 // # Pushing
 //
