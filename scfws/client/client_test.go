@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -14,8 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scfws/scfws-go/internal/redistest"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/client"
+	"github.com/scfws/scfws-go/scfws/host"
 )
 
 // stream pushes "1" … "n" to id with push, one at a time, while the
@@ -175,4 +178,36 @@ func TestResumeInMemory(t *testing.T) {
 	require.Eventually(t, func() bool { return rdb.Get(context.Background(), "cleanups:"+id).Val() == "1" },
 		5*time.Second, 20*time.Millisecond, "cleanup at the end of the window")
 	assert.ErrorIs(t, b.push.Send(context.Background(), id, scfws.Text("late")), scfws.ErrPushRefused)
+}
+
+// TestResumeOnCluster: a stream across lifetime closes and a resume on
+// another instance, on a three-shard Redis Cluster (a connection's keys
+// share its home's slot; the index is a key of its own).
+func TestResumeOnCluster(t *testing.T) {
+	cl, err := redistest.StartCluster(os.Stderr)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Redis Cluster on CI: %v", err)
+		}
+		t.Skipf("no Redis Cluster: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	bus := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
+	t.Cleanup(func() { _ = bus.Close() })
+	_, counts := startRedis(t) // the app's counts
+	on := func(o *host.Options) *host.Options { o.Redis = bus; return o }
+	pusher, _ := startHost(t, counts, on(testOptions()))
+	o := testOptions()
+	o.MaxLifetime = 150 * time.Millisecond
+	a, _ := startHost(t, counts, on(o))
+	b, _ := startHost(t, counts, on(testOptions()))
+	f := startFront(t, hostPort(a.srv.URL()))
+	c := dialFront(t, frontURL(f))
+	stream(t, c, pusher.push, counts, 300, func() {
+		f.To(hostPort(b.srv.URL()))
+		f.Cut()
+		f.Restore()
+	})
+	assert.GreaterOrEqual(t, c.Resumes(), 1)
+	assert.Equal(t, 1, b.srv.Open())
 }

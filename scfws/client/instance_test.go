@@ -72,7 +72,7 @@ type testHost struct {
 // newHost makes an instance whose app counts in rdb; on the bus (Redis
 // between instances) unless inMemory.
 func newHost(rdb redis.UniversalClient, o *host.Options, inMemory bool) (*testHost, error) {
-	if !inMemory {
+	if !inMemory && o.Redis == nil {
 		o.Redis = rdb
 	}
 	srv, err := host.New(o)
