@@ -100,7 +100,6 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// passed through, as the gateway is documented to do, not applied
 		w.Header().Set("Sec-WebSocket-Extensions", answer.SecWebSocketExtensions)
 	}
-	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn { return s.wrapConn(c, nc) }}
 	opts := s.acceptOptions(answer)
 	var first []outgoing
 	if reliable {
@@ -111,22 +110,38 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		first = c.startReliable(nil, protocol, r.Header.Get("Origin"), 0)
 	}
-	ws, err := websocket.Accept(hw, r, opts)
-	if err != nil {
-		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)
-		c.finish()
+	ws, ok := s.upgrade(w, r, c, opts, first)
+	if !ok {
 		return
-	}
-	ws.SetReadLimit(s.opts.MaxMessageSize + seqLimit)
-	c.accepted(ws)
-	for _, m := range first {
-		_ = c.send(m)
 	}
 	s.log.Info(s.opts.LogPrefix+": connected", "secConnectionID", id, "subprotocol", ws.Subprotocol(),
 		"latency", time.Since(start))
 	// on a goroutine of its own: the handler's stack (net/http's, this
 	// handshake's) is freed instead of held for the connection's life
 	go c.serve()
+}
+
+// upgrade answers the handshake for c, and queues first for it; false
+// when the handshake failed (c is finished).
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn, opts *websocket.AcceptOptions,
+	first []outgoing) (*websocket.Conn, bool) {
+	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn { return s.wrapConn(c, nc) }}
+	ws, err := websocket.Accept(hw, r, opts)
+	if err != nil {
+		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", c.id, "err", err)
+		c.finish()
+		return nil, false
+	}
+	limit := s.opts.MaxMessageSize
+	if c.rel != nil {
+		limit += seqLimit
+	}
+	ws.SetReadLimit(limit)
+	c.accepted(ws)
+	for _, m := range first {
+		_ = c.send(m)
+	}
+	return ws, true
 }
 
 // wrapConn records the socket under c and meters what the client sends.

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -215,6 +214,12 @@ func (c *conn) relSend(m outgoing) (outgoing, error) {
 		(o.MaxResumeBytes > 0 && len(r.unacked) > 0 && r.unackedBytes+int64(len(m.data)) > o.MaxResumeBytes) {
 		return outgoing{}, errResumeBuffer
 	}
+	return r.number(m), nil
+}
+
+// number gives a data message the next seq and keeps it until
+// acknowledged.
+func (r *relState) number(m outgoing) outgoing {
 	r.out++
 	kind := BufText
 	if m.typ == websocket.MessageBinary {
@@ -223,7 +228,7 @@ func (c *conn) relSend(m outgoing) (outgoing, error) {
 	r.unacked = append(r.unacked, relMsg{seq: r.out, typ: m.typ, data: m.data, kind: kind})
 	r.unackedBytes += int64(len(m.data))
 	m.seq = r.out
-	return m, nil
+	return m
 }
 
 // ack drops what the client acknowledged; false for an ack past what was
@@ -411,15 +416,7 @@ func (c *conn) attachResumed() {
 				closing = true
 				break
 			}
-			r.out++
-			kind := BufText
-			if m.typ == websocket.MessageBinary {
-				kind = BufBinary
-			}
-			r.unacked = append(r.unacked, relMsg{seq: r.out, typ: m.typ, data: m.data, kind: kind})
-			r.unackedBytes += int64(len(m.data))
-			m.seq = r.out
-			out = append(out, m)
+			out = append(out, r.number(m))
 		}
 		c.mu.Unlock()
 		for _, m := range out {
@@ -493,18 +490,9 @@ func (s *Server) serveResume(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	hw := hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) net.Conn { return s.wrapConn(c, nc) }}
-	ws, err := websocket.Accept(hw, r, opts)
 	first := c.startReliable(p, "", "", ack)
-	if err != nil {
-		s.log.Warn(s.opts.LogPrefix+": handshake failed", "secConnectionID", id, "err", err)
-		c.finish()
+	if _, ok := s.upgrade(w, r, c, opts, first); !ok {
 		return
-	}
-	ws.SetReadLimit(s.opts.MaxMessageSize + seqLimit)
-	c.accepted(ws)
-	for _, m := range first {
-		_ = c.send(m)
 	}
 	c.attachResumed()
 	s.log.Info(s.opts.LogPrefix+": resumed", "secConnectionID", id, "replayed", len(first)-1, "latency", time.Since(start))

@@ -302,10 +302,8 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 		frame []byte
 	}
 	type call struct {
+		scriptCall
 		parts []part
-		keys  []string
-		args  []any
-		cmd   *redis.Cmd
 	}
 	_, cluster := b.rdb.(*redis.ClusterClient)
 	if _, ring := b.rdb.(*redis.Ring); ring {
@@ -316,7 +314,7 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 	for inst, ids := range groups {
 		to := b.to(inst)
 		if cluster || cur == nil || len(cur.parts) == maxCallFrames {
-			cur = &call{args: []any{ms(b.lease), b.maxBacklog, ms(b.keep)}}
+			cur = &call{scriptCall: scriptCall{args: []any{ms(b.lease), b.maxBacklog, ms(b.keep)}}}
 			calls = append(calls, cur)
 		}
 		for len(ids) > 0 {
@@ -329,24 +327,11 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 			ids = ids[n:]
 		}
 	}
-	run := func(eval func(redis.Pipeliner, *call) *redis.Cmd, which []*call) {
-		_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range which {
-				c.cmd = eval(p, c)
-			}
-			return nil
-		})
+	sc := make([]*scriptCall, len(calls))
+	for i, c := range calls {
+		sc[i] = &c.scriptCall
 	}
-	run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.EvalSha(ctx, p, c.keys, c.args...) }, calls)
-	var again []*call // the script was not loaded (a new or restarted Redis): not run, so sent again
-	for _, c := range calls {
-		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			again = append(again, c)
-		}
-	}
-	if len(again) > 0 {
-		run(func(p redis.Pipeliner, c *call) *redis.Cmd { return pushScript.Eval(ctx, p, c.keys, c.args...) }, again)
-	}
+	runScripts(ctx, b.rdb, pushScript, sc)
 	for _, c := range calls {
 		rs, err := c.cmd.Int64Slice()
 		if err == nil && len(rs) != len(c.parts) {
@@ -359,6 +344,42 @@ func (b *bus) send(ctx context.Context, groups map[string][]string, kind byte, d
 				answer(p.ids, busResult(rs[i]), nil)
 			}
 		}
+	}
+}
+
+// scriptCall is one call of a script: its keys and arguments, then its
+// answer.
+type scriptCall struct {
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+// runScripts runs script once per call, all pipelined (EVALSHA); the calls
+// a server answered NOSCRIPT (a new or restarted Redis: not run) are sent
+// again with the script's text.
+func runScripts(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []*scriptCall) {
+	run := func(which []*scriptCall, sha bool) {
+		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range which {
+				if sha {
+					c.cmd = script.EvalSha(ctx, p, c.keys, c.args...)
+				} else {
+					c.cmd = script.Eval(ctx, p, c.keys, c.args...)
+				}
+			}
+			return nil
+		})
+	}
+	run(calls, true)
+	var again []*scriptCall
+	for _, c := range calls {
+		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			again = append(again, c)
+		}
+	}
+	if len(again) > 0 {
+		run(again, false)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -425,33 +424,9 @@ func (s *Server) push(ctx context.Context, ids []string, m gateway.Outgoing,
 		}
 		return
 	}
-	kind := kindText
-	switch {
-	case m.Closing:
-		kind = kindClosing
-	case m.Binary:
-		kind = kindBinary
-	}
-	b.send(ctx, groups, kind, m.Data, func(ids []string, r busResult, err error) {
-		var a wire.Answer
-		switch {
-		case err != nil:
-			err = fmt.Errorf("host: pushing over Redis: %w", err)
-		case r == busDelivered:
-			a = wire.Answer{Status: http.StatusOK}
-		case r == busGone:
-			a = wire.NotFound
-		case r == busBacklogFull:
-			err = errBusBacklogFull
-		default:
-			err = errBusUnreachable
-		}
+	b.send(ctx, groups, kindOf(m), m.Data, func(ids []string, r busResult, err error) {
 		for _, id := range ids {
-			if err != nil {
-				answer(id, 0, nil, err)
-			} else {
-				answer(id, a.Status, a.Body(), nil)
-			}
+			answerBus(id, r, err, answer)
 		}
 	})
 }

@@ -549,10 +549,8 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 	}
 	kind := bufKind(m)
 	type call struct {
-		ids  []string
-		keys []string
-		args []any
-		cmd  *redis.Cmd
+		scriptCall
+		ids []string
 	}
 	calls := make([]*call, 0, len(homes))
 	for home, hids := range homes {
@@ -564,26 +562,13 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 		for _, id := range hids {
 			args = append(args, id)
 		}
-		calls = append(calls, &call{ids: hids, keys: append(to.keys[:6:6], k.hk(home, "conns")), args: args})
+		calls = append(calls, &call{ids: hids, scriptCall: scriptCall{keys: append(to.keys[:6:6], k.hk(home, "conns")), args: args}})
 	}
-	run := func(eval func(redis.Pipeliner, *call) *redis.Cmd, which []*call) {
-		_, _ = k.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, c := range which {
-				c.cmd = eval(p, c)
-			}
-			return nil
-		})
+	sc := make([]*scriptCall, len(calls))
+	for i, c := range calls {
+		sc[i] = &c.scriptCall
 	}
-	run(func(p redis.Pipeliner, c *call) *redis.Cmd { return relPushScript.EvalSha(ctx, p, c.keys, c.args...) }, calls)
-	var again []*call
-	for _, c := range calls {
-		if err := c.cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			again = append(again, c)
-		}
-	}
-	if len(again) > 0 {
-		run(func(p redis.Pipeliner, c *call) *redis.Cmd { return relPushScript.Eval(ctx, p, c.keys, c.args...) }, again)
-	}
+	runScripts(ctx, k.rdb, relPushScript, sc)
 	moved := map[string][]string{}
 	for _, c := range calls {
 		res, err := c.cmd.Slice()
