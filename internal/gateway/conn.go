@@ -69,6 +69,7 @@ type outgoing struct {
 	reason string
 	seq    uint64 // reliable mode: the data message's seq, written before it
 	ctl    bool   // reliable mode: a control message (no seq)
+	replay bool   // reliable mode: what a resumed client missed (bounded by MaxResumeBytes, not MaxQueued)
 }
 
 var (
@@ -153,7 +154,7 @@ func (c *conn) send(m outgoing) error {
 		c.mu.Unlock()
 		return errGone
 	}
-	if q := c.s.opts.MaxQueued; q > 0 && len(c.queue) > 0 && c.queued+int64(len(m.data)) > q {
+	if q := c.s.opts.MaxQueued; q > 0 && !m.replay && len(c.queue) > 0 && c.queued+int64(len(m.data)) > q {
 		c.gone = true
 		c.mu.Unlock()
 		c.close(websocket.StatusPolicyViolation, "send queue full: reading too slowly")

@@ -390,7 +390,7 @@ func (c *conn) startReliable(p *Parked, protocol, origin string, ack uint64) []o
 		}
 		r.unacked = append(r.unacked, relMsg{seq: seq, typ: typ, data: b.Data, kind: b.Kind})
 		r.unackedBytes += int64(len(b.Data))
-		out = append(out, outgoing{typ: typ, data: b.Data, seq: seq})
+		out = append(out, outgoing{typ: typ, data: b.Data, seq: seq, replay: true})
 	}
 	r.acked = min(ack, p.Out)
 	return out

@@ -114,6 +114,9 @@ export class ReliableSocket {
         try { m = JSON.parse(ev.data); } catch { return; }
         if (m.type === "welcome" || m.type === "resumed") {
           this.reliable = true;
+          const early = this._early || [];
+          this._early = null;
+          for (const d of early) { this._out++; this._sent.push([this._out, d]); } // sent before the welcome
           this.id = m.id;
           this._token = m.token;
           this._window = (m.window || 0) * 1000;

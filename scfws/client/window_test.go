@@ -281,3 +281,48 @@ func TestKilledInstance(t *testing.T) {
 	require.True(t, errors.As(err, &ce), "the client is told: %v", err)
 	assert.Equal(t, client.CodeResumeGone, ce.Code)
 }
+
+// TestResumeBuffer: what a detached connection is kept is bounded; a
+// buffer filled to its bound is replayed whole (whatever MaxQueued), and
+// one push past it makes the connection unresumable: that push and the
+// next are refused, the client is told 4000, its cleanup runs at the end
+// of the window.
+func TestResumeBuffer(t *testing.T) {
+	_, rdb := startRedis(t)
+	o := testOptions()
+	o.MaxResumeBytes, o.MaxQueued, o.ResumeWindow = 16<<10, 16<<10, 3*time.Second
+	a, _ := startHost(t, rdb, o)
+	data := strings.Repeat("x", 1024)
+	for _, over := range []bool{false, true} {
+		f := startFront(t, hostPort(a.srv.URL()))
+		c := dialFront(t, frontURL(f))
+		id := c.ID()
+		f.Cut() // refused until Restore: it stays detached
+		for i := 0; i < 16; i++ {
+			require.Eventually(t, func() bool { return a.push.Send(context.Background(), id, scfws.Text(data)) == nil },
+				5*time.Second, 10*time.Millisecond, "push %d kept for it", i)
+		}
+		if over {
+			assert.ErrorIs(t, a.push.Send(context.Background(), id, scfws.Text("one too many")), scfws.ErrPushRefused)
+			assert.ErrorIs(t, a.push.Send(context.Background(), id, scfws.Text("and the next")), scfws.ErrPushRefused)
+		}
+		f.Restore()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if !over {
+			for i := 0; i < 16; i++ {
+				_, got, err := c.Read(ctx)
+				require.NoError(t, err, "message %d", i)
+				require.Equal(t, data, string(got))
+			}
+			assert.Equal(t, 1, c.Resumes())
+		} else {
+			_, _, err := c.Read(ctx)
+			var ce *client.CloseError
+			require.True(t, errors.As(err, &ce), "the client is told: %v", err)
+			assert.Equal(t, client.CodeResumeGone, ce.Code)
+			require.Eventually(t, func() bool { return rdb.Get(context.Background(), "cleanups:"+id).Val() == "1" },
+				10*time.Second, 20*time.Millisecond, "cleanup at the end of the window")
+		}
+		cancel()
+	}
+}

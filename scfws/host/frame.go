@@ -27,6 +27,11 @@ const (
 	kindClosing
 )
 
+// kindReserved marks the kind of a frame to reliable connections that are
+// detached, whose message was counted against their bounds when sent
+// (resume_redis.go).
+const kindReserved byte = 0x80
+
 // frame is a decoded frame; data aliases the encoded bytes.
 type frame struct {
 	sender string
@@ -79,7 +84,7 @@ func parseFrame(b []byte) (frame, error) {
 		return f, errBadFrame
 	}
 	f.kind, b = b[n], b[n+1:]
-	if f.kind > kindClosing {
+	if f.kind&^kindReserved > kindClosing {
 		return f, errBadFrame
 	}
 	count, n := binary.Uvarint(b)

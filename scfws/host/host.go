@@ -522,12 +522,13 @@ func (s *Server) settleLoop(k *redisKeeper) {
 // it this instance holds; to one that is gone (its cleanup ran here) it
 // is dropped.
 func (s *Server) deliver(f frame) {
-	m := gateway.Outgoing{Closing: f.kind == kindClosing, Binary: f.kind == kindBinary, Data: f.data}
+	kind := f.kind &^ kindReserved
+	m := gateway.Outgoing{Closing: kind == kindClosing, Binary: kind == kindBinary, Data: f.data}
 	_, onRedis := s.keeper.(*redisKeeper)
 	for _, id := range f.ids {
 		a, held := s.g.Queue(id, m)
 		if onRedis && isReliable(id) {
-			s.arrivals = append(s.arrivals, arrival{id: id, held: held, m: m})
+			s.arrivals = append(s.arrivals, arrival{id: id, held: held, reserved: f.kind&kindReserved != 0, m: m})
 			continue
 		}
 		if a.ErrNo != 0 && s.opts.Logger != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -316,11 +317,14 @@ func (k *redisKeeper) sweepOnce(ctx context.Context) {
 	}
 }
 
-// appendLua appends a message to a detached connection's list (KEYS[1]
-// its conns hash; prefix is "<prefix>{<home>}:"): 1, or 0 when it cannot
-// be resumed any more (its list went past a bound: it is lost).
-const appendLua = `
-local function append(prefix, id, kind, data, maxMsgs, maxBytes, maxParked, ttl)
+// keepLua keeps messages for a detached connection (prefix is
+// "<prefix>{<home>}:"). reserve counts one against the connection's
+// bounds — its messages, its bytes, its home's parked bytes — and answers
+// 1, or 0 when it is past them (the connection is then lost: it cannot be
+// resumed, its list is freed) or not detached; commit appends a reserved
+// message to the list; keep does both.
+const keepLua = `
+local function reserve(prefix, id, data, maxMsgs, maxBytes, maxParked, ttl)
 	local p, b, pbk = prefix .. 'p:' .. id, prefix .. 'b:' .. id, prefix .. 'pbytes'
 	local st = redis.call('HMGET', p, 'lost', 'n', 'bytes')
 	if not st[2] or st[1] == '1' then return 0 end
@@ -332,14 +336,24 @@ local function append(prefix, id, kind, data, maxMsgs, maxBytes, maxParked, ttl)
 		if redis.call('DECRBY', pbk, bytes) <= 0 then redis.call('DEL', pbk) end
 		return 0
 	end
-	redis.call('RPUSH', b, string.char(kind) .. data)
-	redis.call('PEXPIRE', b, ttl)
 	redis.call('HINCRBY', p, 'n', 1)
 	redis.call('HINCRBY', p, 'bytes', #data)
-	redis.call('HINCRBY', p, 'out', 1)
 	redis.call('INCRBY', pbk, #data)
 	redis.call('PEXPIRE', pbk, ttl)
 	return 1
+end
+local function commit(prefix, id, kind, data, ttl)
+	local p, b = prefix .. 'p:' .. id, prefix .. 'b:' .. id
+	local st = redis.call('HMGET', p, 'lost', 'n')
+	if not st[2] or st[1] == '1' then return 0 end
+	redis.call('RPUSH', b, string.char(kind) .. data)
+	redis.call('PEXPIRE', b, ttl)
+	redis.call('HINCRBY', p, 'out', 1)
+	return 1
+end
+local function keep(prefix, id, kind, data, maxMsgs, maxBytes, maxParked, ttl)
+	if reserve(prefix, id, data, maxMsgs, maxBytes, maxParked, ttl) == 0 then return 0 end
+	return commit(prefix, id, kind, data, ttl)
 end
 `
 
@@ -348,23 +362,33 @@ end
 // backlog, keep, the frame's head (up to its kind), the data, the kind,
 // the sender, the home, the keys' prefix ("<prefix>{<home>}:"), max
 // messages and bytes per connection, max parked bytes, ttl, an instance
-// known gone ("" none), then the IDs. Per ID: 1 delivered (appended to
-// the home's stream, or to the connection's list), 0 gone, -1 or -2 as
-// pushScript, or the instance whose stream the sender appends it to.
-var relPushScript = redis.NewScript(appendLua + `
+// known gone ("" none), the head of a second frame (for the detached
+// connections, its kind marked kindReserved), then the IDs. Per ID: 1
+// delivered (appended to the home's stream, or kept for the detached
+// connection), 0 gone (or past its bounds), -1 or -2 as pushScript, or
+// the instance whose stream the sender appends it to ("+" before it: a
+// detached connection, the message reserved against its bounds).
+var relPushScript = redis.NewScript(keepLua + `
 local kind, data, home, goneInst = tonumber(ARGV[6]), ARGV[5], ARGV[8], ARGV[14]
-local out, xadd, parked = {}, {}, {}
+local prefix, maxMsgs, maxBytes, maxParked, ttl = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13]
+local first = 16
+local out, live, held = {}, {}, {}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function direct(id)
-	return append(ARGV[9], id, kind, data, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13])
-end
 local function onTheWay(id)
 	redis.call('HINCRBY', KEYS[7], 'n:' .. id, 1)
 	redis.call('HSET', KEYS[7], 't:' .. id, now)
 end
-for i = 15, #ARGV do
-	local j = i - 14
+local function unreserve(id)
+	local p, pbk = prefix .. 'p:' .. id, prefix .. 'pbytes'
+	if redis.call('HGET', p, 'lost') == '0' then
+		redis.call('HINCRBY', p, 'n', -1)
+		redis.call('HINCRBY', p, 'bytes', -#data)
+		if redis.call('DECRBY', pbk, #data) <= 0 then redis.call('DEL', pbk) end
+	end
+end
+for i = first, #ARGV do
+	local j = i - first + 1
 	local id = ARGV[i]
 	local owner = redis.call('HGET', KEYS[7], id)
 	local parker = nil
@@ -374,15 +398,23 @@ for i = 15, #ARGV do
 		out[j] = 0
 	elseif target == goneInst then
 		if parker then
-			out[j] = direct(id)
+			out[j] = keep(prefix, id, kind, data, maxMsgs, maxBytes, maxParked, ttl)
 		else -- it died with its instance
 			redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id)
 			out[j] = 0
 		end
+	elseif parker then
+		if reserve(prefix, id, data, maxMsgs, maxBytes, maxParked, ttl) == 0 then
+			out[j] = 0
+		elseif target == home then
+			held[#held + 1] = j
+		else
+			onTheWay(id)
+			out[j] = '+' .. target
+		end
 	elseif target == home then
-		if parker or ARGV[7] ~= home then
-			xadd[#xadd + 1] = j
-			parked[j] = parker
+		if ARGV[7] ~= home then
+			live[#live + 1] = j
 		else
 			out[j] = 0 -- the home pushed to it: it does not hold it
 		end
@@ -391,7 +423,7 @@ for i = 15, #ARGV do
 		out[j] = target
 	end
 end
-if #xadd == 0 then return out end
+if #live + #held == 0 then return out end
 local r = 1
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	r = -1
@@ -407,16 +439,17 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 		end
 	end
 end
-if r == 1 then
-	local parts = {ARGV[4]}
-	local n = #xadd
+local function send(head, js)
+	if #js == 0 or r ~= 1 then return end
+	local parts = {head}
+	local n = #js
 	while n >= 128 do
 		parts[#parts + 1] = string.char(n % 128 + 128)
 		n = math.floor(n / 128)
 	end
 	parts[#parts + 1] = string.char(n)
-	for _, j in ipairs(xadd) do
-		local id = ARGV[14 + j]
+	for _, j in ipairs(js) do
+		local id = ARGV[first + j - 1]
 		parts[#parts + 1] = string.char(#id) .. id
 	end
 	parts[#parts + 1] = data
@@ -425,37 +458,50 @@ if r == 1 then
 	if backlog > #frame and backlog > tonumber(ARGV[2]) then
 		redis.call('DECRBY', KEYS[3], #frame)
 		r = -2
+		return
+	end
+	redis.call('XADD', KEYS[2], '*', 'f', frame)
+	if backlog == #frame then
+		redis.call('PEXPIRE', KEYS[2], ARGV[3])
+		redis.call('PEXPIRE', KEYS[3], ARGV[3])
+	end
+	for _, j in ipairs(js) do onTheWay(ARGV[first + j - 1]) end
+end
+send(ARGV[15], held)
+local rHeld = r
+send(ARGV[4], live)
+for _, j in ipairs(held) do
+	local id = ARGV[first + j - 1]
+	if rHeld == 1 then
+		out[j] = 1
+	elseif rHeld == 0 then -- its home, which parked it, is gone: kept directly
+		out[j] = commit(prefix, id, kind, data, ttl)
 	else
-		redis.call('XADD', KEYS[2], '*', 'f', frame)
-		if backlog == #frame then
-			redis.call('PEXPIRE', KEYS[2], ARGV[3])
-			redis.call('PEXPIRE', KEYS[3], ARGV[3])
-		end
-		for _, j in ipairs(xadd) do onTheWay(ARGV[14 + j]) end
+		unreserve(id)
+		out[j] = rHeld
 	end
 end
-for _, j in ipairs(xadd) do
-	local id = ARGV[14 + j]
-	if r == 0 and parked[j] then
-		out[j] = direct(id)
-	else
-		if r == 0 then redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id) end -- it died with its home
-		out[j] = r
-	end
+for _, j in ipairs(live) do
+	local id = ARGV[first + j - 1]
+	if r == 0 then redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id) end -- it died with its home
+	out[j] = r
 end
 return out
 `)
 
 // arriveScript takes a message that came on this instance's stream for a
-// reliable connection it does not hold: appended to the connection's list
-// when this instance parked it (ARGV[2]), dropped otherwise; either way
-// no longer on its way. KEYS[1] conns; ARGV id, this instance, kind,
-// data, prefix, max messages, bytes, parked bytes, ttl.
-var arriveScript = redis.NewScript(appendLua + `
+// reliable connection it does not hold: kept for the connection when this
+// instance parked it (ARGV[2]) — appended if it was reserved when sent
+// (ARGV[10] "1"), else counted against its bounds first — and dropped
+// otherwise; either way no longer on its way. KEYS[1] conns; ARGV id,
+// this instance, kind, data, prefix, max messages, bytes, parked bytes,
+// ttl, reserved.
+var arriveScript = redis.NewScript(keepLua + `
 local id = ARGV[1]
 if redis.call('HINCRBY', KEYS[1], 'n:' .. id, -1) <= 0 then redis.call('HDEL', KEYS[1], 'n:' .. id, 't:' .. id) end
 if redis.call('HGET', KEYS[1], id) ~= '-' .. ARGV[2] then return 0 end
-return append(ARGV[5], id, tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9])
+if ARGV[10] == '1' then return commit(ARGV[5], id, tonumber(ARGV[3]), ARGV[4], ARGV[9]) end
+return keep(ARGV[5], id, tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9])
 `)
 
 // readScript counts messages for reliable connections as read: KEYS[1]
@@ -471,9 +517,10 @@ return 0
 // arrival is a message read from this instance's stream for a reliable
 // connection: given to it here (held), or not.
 type arrival struct {
-	id   string
-	held bool
-	m    gateway.Outgoing
+	id       string
+	held     bool
+	reserved bool // sent to it detached: counted against its bounds already
+	m        gateway.Outgoing
 	done chan struct{} // a marker: closed once what came before is settled
 }
 
@@ -497,7 +544,11 @@ func (k *redisKeeper) arrived(ctx context.Context, as []arrival) {
 				continue
 			}
 			home := instanceOf(a.id)
-			args := []any{a.id, k.self, bufKind(a.m), a.m.Data, k.hk(home, ""), k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl())}
+			reserved := "0"
+			if a.reserved {
+				reserved = "1"
+			}
+			args := []any{a.id, k.self, bufKind(a.m), a.m.Data, k.hk(home, ""), k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl()), reserved}
 			if sha {
 				cmds = append(cmds, arriveScript.EvalSha(ctx, p, []string{k.hk(home, "conns")}, args...))
 			} else {
@@ -555,10 +606,14 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 	calls := make([]*call, 0, len(homes))
 	for home, hids := range homes {
 		to := b.to(home)
-		head := appendFrame(nil, frame{sender: b.self, seq: to.seq.Add(1), kind: kind})
-		head = head[:len(head)-1] // without the count of IDs, which the script writes
-		args := []any{ms(b.lease), b.maxBacklog, ms(b.keep), head, m.Data, kind, k.self, home, k.hk(home, ""),
-			k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl()), gone}
+		// two frames at most (to the connections the home holds, and to those
+		// it parked), each with a seq of its own; without the count of IDs,
+		// which the script writes
+		seq := to.seq.Add(2)
+		head := appendFrame(nil, frame{sender: b.self, seq: seq - 1, kind: kind})
+		headReserved := appendFrame(nil, frame{sender: b.self, seq: seq, kind: kind | kindReserved})
+		args := []any{ms(b.lease), b.maxBacklog, ms(b.keep), head[:len(head)-1], m.Data, kind, k.self, home, k.hk(home, ""),
+			k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl()), gone, headReserved[:len(headReserved)-1]}
 		for _, id := range hids {
 			args = append(args, id)
 		}
@@ -569,7 +624,11 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 		sc[i] = &c.scriptCall
 	}
 	runScripts(ctx, k.rdb, relPushScript, sc)
-	moved := map[string][]string{}
+	type target struct {
+		inst     string
+		reserved bool // to a connection the instance parked: reserved against its bounds
+	}
+	moved := map[target][]string{}
 	for _, c := range calls {
 		res, err := c.cmd.Slice()
 		if err == nil && len(res) != len(c.ids) {
@@ -582,17 +641,23 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 			}
 			switch r := res[i].(type) {
 			case string:
-				moved[r] = append(moved[r], id)
+				inst, reserved := strings.CutPrefix(r, "+")
+				moved[target{inst, reserved}] = append(moved[target{inst, reserved}], id)
 			case int64:
 				answerBus(id, busResult(r), nil, answer)
 			}
 		}
 	}
-	for inst, mids := range moved {
-		b.send(ctx, map[string][]string{inst: mids}, kindOf(m), m.Data, func(ids []string, r busResult, err error) {
+	for to, mids := range moved {
+		kind := kindOf(m)
+		if to.reserved {
+			kind |= kindReserved
+		}
+		b.send(ctx, map[string][]string{to.inst: mids}, kind, m.Data, func(ids []string, r busResult, err error) {
 			if err == nil && r == busGone && gone == "" {
 				// the instance that held it left or died: where it is now
-				k.route(ctx, ids, m, inst, answer)
+				// (what was reserved is the gone instance's to lose)
+				k.route(ctx, ids, m, to.inst, answer)
 				return
 			}
 			for _, id := range ids {
