@@ -521,7 +521,7 @@ type arrival struct {
 	held     bool
 	reserved bool // sent to it detached: counted against its bounds already
 	m        gateway.Outgoing
-	done chan struct{} // a marker: closed once what came before is settled
+	done     chan struct{} // a marker: closed once what came before is settled
 }
 
 // arrived settles what this instance read from its stream for reliable
