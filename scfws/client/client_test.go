@@ -121,6 +121,28 @@ func TestResume(t *testing.T) {
 		assert.Equal(t, 1, b.srv.Open(), "resumed on the other instance")
 	})
 
+	// the instance that leaves has frames for the connection it parked still
+	// unread on its stream (its Redis replies slowed): it reads them into the
+	// connection's list before it is marked gone, so none is lost and none
+	// overtaken by what comes to the list after
+	t.Run("shutdown with frames unread", func(t *testing.T) {
+		slow := startFront(t, r.Addr)
+		ardb := redis.NewClient(&redis.Options{Addr: slow.Addr})
+		t.Cleanup(func() { _ = ardb.Close() })
+		o := testOptions()
+		o.Redis = ardb
+		a, stopA := startHost(t, rdb, o)
+		b, _ := startHost(t, rdb, testOptions())
+		f := startFront(t, hostPort(a.srv.URL()), hostPort(b.srv.URL()))
+		c := dialFront(t, frontURL(f))
+		stream(t, c, pusher.push, rdb, n, func() {
+			slow.Delay(30 * time.Millisecond)
+			f.To(hostPort(b.srv.URL()))
+			stopA()
+		})
+		assert.Equal(t, 1, b.srv.Open())
+	})
+
 	t.Run("tcp cut", func(t *testing.T) {
 		a, _ := startHost(t, rdb, testOptions())
 		f := startFront(t, hostPort(a.srv.URL()))
