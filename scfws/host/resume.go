@@ -84,7 +84,6 @@ type memKeeper struct {
 	mu      sync.Mutex
 	parked  map[string]*memParked
 	bytes   int64
-	closed  bool
 }
 
 type memParked struct {

@@ -107,7 +107,7 @@ func TestDeployChatroom(t *testing.T) {
 
 	ann := chat(t, ws, "ann")
 	until(t, ann, `"type":"welcome"`) // in the lobby before bob comes, or she would not hear him join
-	bob := chat(t, ws, "bob") // one instance each: they meet on Redis
+	bob := chat(t, ws, "bob")         // one instance each: they meet on Redis
 	until(t, ann, "bob joined lobby")
 	ctx := context.Background()
 	require.NoError(t, bob.Write(ctx, websocket.MessageText, []byte(`{"type":"say","text":"hello through the cloud"}`)))
