@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -134,6 +135,18 @@ func startHostOn(t testing.TB, rdb redis.UniversalClient, o *host.Options, inMem
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.serve(ctx) }()
+	// serving once it answers HTTP (426: not an upgrade), which it does
+	// once on the bus (Serve joins it first)
+	hc := &http.Client{Timeout: 200 * time.Millisecond}
+	u := "http" + strings.TrimPrefix(h.srv.URL(), "ws")
+	require.Eventually(t, func() bool {
+		resp, err := hc.Get(u)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return true
+	}, 20*time.Second, 10*time.Millisecond, "the host serves")
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
