@@ -134,10 +134,11 @@ func (c *conn) send(m outgoing) error {
 		if c.gone && !c.terminal.Load() && m.code == 0 {
 			// the socket is ending and the client will resume: kept for it
 			_, err := c.relSend(m)
-			c.mu.Unlock()
 			if err == errResumeBuffer {
-				return errOverflow
+				c.terminal.Store(true) // past its bound: it cannot resume (set under mu: see snapshot)
+				err = errOverflow
 			}
+			c.mu.Unlock()
 			return err
 		}
 		if !c.gone && m.code == 0 {

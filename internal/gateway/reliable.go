@@ -313,6 +313,9 @@ func (c *conn) snapshot() *Parked {
 	defer c.mu.Unlock()
 	r := c.rel
 	r.phase = relParking
+	if c.terminal.Load() { // ended meanwhile (past its bound): nothing to keep
+		return nil
+	}
 	p := &Parked{ID: c.id, TokenHash: HashSecret(r.secret), Protocol: r.protocol, Origin: r.origin,
 		Out: r.out, In: r.in, Buffer: make([]Buffered, 0, len(r.unacked))}
 	for _, m := range r.unacked {
@@ -341,6 +344,10 @@ func (c *conn) waitParked(ctx context.Context) {
 // cleanup; false when it could not (then it ends: cleanup runs).
 func (s *Server) park(c *conn) bool {
 	p := c.snapshot()
+	if p == nil {
+		c.parkDone()
+		return false
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), parkTimeout)
 	err := s.opts.Reliable.Park(ctx, p)
 	cancel()
