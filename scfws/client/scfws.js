@@ -3,7 +3,7 @@
 //
 //   import { ReliableSocket } from "/scfws.js";
 //   const ws = new ReliableSocket("wss://example.com/");
-//   ws.onopen = () => ws.send("hello");
+//   ws.onopen = () => ws.send("hello");           // a string, an ArrayBuffer or a typed array
 //   ws.onmessage = (ev) => console.log(ev.data);   // a string, or an ArrayBuffer
 //   ws.onclose = (ev) => console.log("ended", ev.code, ev.reason);
 //
