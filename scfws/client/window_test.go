@@ -326,3 +326,26 @@ func TestResumeBuffer(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestMalformedReliable: a reliable client's frame without its seq, out of
+// order, or a control message that is not an acknowledgement (or that
+// acknowledges what was never sent) ends the connection with 1002, told
+// first, and its cleanup runs once.
+func TestMalformedReliable(t *testing.T) {
+	_, rdb := startRedis(t)
+	a, _ := startHost(t, rdb, testOptions())
+	for _, bad := range []string{"no seq", "7:out of order", `{"type":"hello"}`, `{"type":"ack","seq":99}`, "x:y"} {
+		ws, welcome, _ := rawDial(t, a.srv.URL(), nil)
+		id := welcome["id"].(string)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(bad)))
+		_, data, err := ws.Read(ctx)
+		require.NoError(t, err, bad)
+		assert.Contains(t, string(data), `"type":"end"`, bad)
+		_, _, err = ws.Read(ctx)
+		assert.Equal(t, websocket.StatusProtocolError, websocket.CloseStatus(err), bad)
+		require.Eventually(t, func() bool { return rdb.Get(ctx, "cleanups:"+id).Val() == "1" },
+			5*time.Second, 10*time.Millisecond, "cleanup once: %s", bad)
+		cancel()
+	}
+}

@@ -46,6 +46,7 @@
 //
 //	1000  a closing push; Options.MaxLifetime ("connection lifetime reached: reconnect"); Options.IdleTimeout
 //	1001  shutdown ("server shutting down: reconnect"); an instance back on Redis after it was taken for gone ("server was cut off from its bus: reconnect")
+//	1002  a reliable client's malformed frame (no seq, out of order, an unknown control message)
 //	1007  a text message that is not UTF-8 (RFC 6455 §8.1)
 //	1008  a client over Options.MaxMessagesPerSecond or MaxBytesPerSecond, or whose send queue is full
 //	1009  a client message over Options.MaxMessageSize
