@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scfws/scfws-go/internal/redistest"
 	"github.com/scfws/scfws-go/scfws"
 	"github.com/scfws/scfws-go/scfws/client"
 )
@@ -348,4 +349,67 @@ func TestMalformedReliable(t *testing.T) {
 			5*time.Second, 10*time.Millisecond, "cleanup once: %s", bad)
 		cancel()
 	}
+}
+
+// TestLostReplies: go-redis resends a command whose reply it lost (a read
+// timeout after Redis ran it). A push to a detached connection kept in its
+// list (its instance gone) is kept once; a resume's claim answered twice
+// resumes once — not refused as "still attached" by its own first run.
+func TestLostReplies(t *testing.T) {
+	r, rdb := startRedis(t)
+	lossy := func() (*redistest.Proxy, *redis.Client) {
+		p := startFront(t, r.Addr)
+		c := redis.NewClient(&redis.Options{Addr: p.Addr, ReadTimeout: 300 * time.Millisecond})
+		t.Cleanup(func() { _ = c.Close() })
+		return p, c
+	}
+	pp, prdb := lossy()
+	po := testOptions()
+	po.Redis = prdb
+	pusher, _ := startHost(t, rdb, po)
+	bp, brdb := lossy()
+	bo := testOptions()
+	bo.Redis = brdb
+	b, _ := startHost(t, rdb, bo)
+	a, stopA := startHost(t, rdb, testOptions())
+	f := startFront(t, hostPort(a.srv.URL()))
+	c := dialFront(t, frontURL(f))
+	id := c.ID()
+	read := func(want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_, data, err := c.Read(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want, string(data))
+	}
+	// a first cut and resume on A: the scripts are loaded on the server
+	require.NoError(t, pusher.push.Send(context.Background(), id, scfws.Text("warm")))
+	read("warm")
+	f.Cut()
+	f.Restore()
+	require.NoError(t, pusher.push.Send(context.Background(), id, scfws.Text("warm again")))
+	read("warm again")
+
+	f.Cut() // it stays away while its instance leaves: kept in Redis
+	stopA()
+	pp.DropReply(id)
+	if err := pusher.push.Send(context.Background(), id, scfws.Text("once")); err != nil {
+		require.ErrorIs(t, err, scfws.ErrPushUnavailable)
+	}
+	require.Equal(t, 1, pp.Dropped(), "a push's reply was lost")
+	require.NoError(t, pusher.push.Send(context.Background(), id, scfws.Text("after")))
+
+	bp.DropReply(id) // the next command naming it on B's link: its claim
+	f.To(hostPort(b.srv.URL()))
+	f.Restore()
+	read("once")
+	read("after")
+	assert.Equal(t, 1, bp.Dropped(), "a claim's reply was lost")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, data, err := c.Read(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "nothing twice (got %q)", data)
+	assert.Equal(t, 1, b.srv.Open())
+	assert.Equal(t, "", rdb.Get(context.Background(), "cleanups:"+id).Val())
 }

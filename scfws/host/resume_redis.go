@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func (k *redisKeeper) Attach(ctx context.Context, id string) error {
 // endedScript forgets a connection that ended on the instance ARGV[2].
 var endedScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-	redis.call('HDEL', KEYS[1], ARGV[1], 'n:' .. ARGV[1], 't:' .. ARGV[1])
+	redis.call('HDEL', KEYS[1], ARGV[1], 'n:' .. ARGV[1], 't:' .. ARGV[1], 'c:' .. ARGV[1])
 end
 return 0
 `)
@@ -189,26 +190,30 @@ func (k *redisKeeper) Park(ctx context.Context, p *gateway.Parked) error {
 }
 
 // claimScript takes a detached connection for ARGV[4]: KEYS conns, p, b,
-// pbytes; ARGV id, token hash, origin, claimer, stale ms.
+// pbytes; ARGV id, token hash, origin, claimer, stale ms, the attempt's
+// nonce. Its state stays (claimedScript removes it) so that the same
+// attempt resent after its reply was lost gets the same answer.
 var claimScript = redis.NewScript(`
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
 if not owner then return {'gone'} end
-if string.sub(owner, 1, 1) ~= '-' then return {'live'} end
+local again = owner == ARGV[4] and redis.call('HGET', KEYS[1], 'c:' .. ARGV[1]) == ARGV[6]
+if string.sub(owner, 1, 1) ~= '-' and not again then return {'live'} end
 local st = redis.call('HMGET', KEYS[2], 'token', 'origin', 'lost', 'deadline', 'out', 'in', 'protocol', 'bytes')
 if not st[1] then return {'gone'} end
 if st[3] == '1' then return {'lost'} end
 if st[1] ~= ARGV[2] or st[2] ~= ARGV[3] then return {'token'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now >= tonumber(st[4]) then return {'gone'} end
-local n = tonumber(redis.call('HGET', KEYS[1], 'n:' .. ARGV[1]) or '0')
-local since = tonumber(redis.call('HGET', KEYS[1], 't:' .. ARGV[1]) or '0')
-if n > 0 and now - since < tonumber(ARGV[5]) then return {'busy'} end
+if not again then
+	if now >= tonumber(st[4]) then return {'gone'} end
+	local n = tonumber(redis.call('HGET', KEYS[1], 'n:' .. ARGV[1]) or '0')
+	local since = tonumber(redis.call('HGET', KEYS[1], 't:' .. ARGV[1]) or '0')
+	if n > 0 and now - since < tonumber(ARGV[5]) then return {'busy'} end
+	if redis.call('DECRBY', KEYS[4], st[8]) <= 0 then redis.call('DEL', KEYS[4]) end
+	redis.call('HSET', KEYS[1], ARGV[1], ARGV[4], 'c:' .. ARGV[1], ARGV[6])
+	redis.call('HDEL', KEYS[1], 'n:' .. ARGV[1], 't:' .. ARGV[1])
+end
 local entries = redis.call('LRANGE', KEYS[3], 0, -1)
-redis.call('DEL', KEYS[2], KEYS[3])
-if redis.call('DECRBY', KEYS[4], st[8]) <= 0 then redis.call('DEL', KEYS[4]) end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-redis.call('HDEL', KEYS[1], 'n:' .. ARGV[1], 't:' .. ARGV[1])
 local out = {'ok', st[5], st[6], st[7]}
 for i = 1, #entries do out[4 + i] = entries[i] end
 return out
@@ -220,9 +225,16 @@ func (k *redisKeeper) Claim(ctx context.Context, id, tokenHash, origin string) (
 	if instanceOf(id) == "" {
 		return nil, errResumeGone
 	}
-	res, err := claimScript.Run(ctx, k.rdb, k.connKeys(id), id, tokenHash, origin, k.self, ms(inflightStale)).Slice()
+	nonce := strconv.FormatUint(rand.Uint64(), 36)
+	res, err := claimScript.Run(ctx, k.rdb, k.connKeys(id), id, tokenHash, origin, k.self, ms(inflightStale), nonce).Slice()
 	if err != nil {
 		return nil, err
+	}
+	if str(res[0]) == "ok" {
+		// taken: its state goes (else with its keys' TTL)
+		if err := claimedScript.Run(ctx, k.rdb, k.connKeys(id), id, nonce).Err(); err != nil {
+			k.s.logWarn("host: removing a resumed connection's kept state failed (it expires)", "secConnectionID", id, "err", err)
+		}
 	}
 	what, _ := res[0].(string)
 	switch what {
@@ -256,6 +268,15 @@ func (k *redisKeeper) Claim(ctx context.Context, id, tokenHash, origin string) (
 	_ = k.rdb.ZRem(ctx, k.prefix+"parked", id).Err() // else the sweep finds it claimed
 	return p, nil
 }
+
+// claimedScript removes the state a claim with nonce ARGV[2] took.
+var claimedScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'c:' .. ARGV[1]) == ARGV[2] then
+	redis.call('DEL', KEYS[2], KEYS[3])
+	redis.call('HDEL', KEYS[1], 'c:' .. ARGV[1])
+end
+return 0
+`)
 
 func str(v any) string {
 	s, _ := v.(string)
@@ -363,7 +384,8 @@ end
 // the sender, the home, the keys' prefix ("<prefix>{<home>}:"), max
 // messages and bytes per connection, max parked bytes, ttl, an instance
 // known gone ("" none), the head of a second frame (for the detached
-// connections, its kind marked kindReserved), then the IDs. Per ID: 1
+// connections, its kind marked kindReserved), the call's mark (its sender
+// and seq), then the IDs. Per ID: 1
 // delivered (appended to the home's stream, or kept for the detached
 // connection), 0 gone (or past its bounds), -1 or -2 as pushScript, or
 // the instance whose stream the sender appends it to ("+" before it: a
@@ -371,8 +393,15 @@ end
 var relPushScript = redis.NewScript(keepLua + `
 local kind, data, home, goneInst = tonumber(ARGV[6]), ARGV[5], ARGV[8], ARGV[14]
 local prefix, maxMsgs, maxBytes, maxParked, ttl = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13]
-local first = 16
-local out, live, held = {}, {}, {}
+local first, mark = 17, 'r:' .. ARGV[16]
+local out, live, held, resent = {}, {}, {}, {}
+-- a call resent after its reply was lost (go-redis resends) finds its mark
+-- on each detached connection it reached: nothing is counted or kept twice
+local function firstTime(id)
+	local p = prefix .. 'p:' .. id
+	if redis.call('EXISTS', p) == 0 then return true end -- no state: nothing to keep twice
+	return redis.call('HSETNX', p, mark, 1) == 1
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function onTheWay(id)
@@ -397,19 +426,23 @@ for i = first, #ARGV do
 	if not owner then
 		out[j] = 0
 	elseif target == goneInst then
-		if parker then
+		if parker and not firstTime(id) then
+			out[j] = 1
+		elseif parker then
 			out[j] = keep(prefix, id, kind, data, maxMsgs, maxBytes, maxParked, ttl)
 		else -- it died with its instance
 			redis.call('HDEL', KEYS[7], id, 'n:' .. id, 't:' .. id)
 			out[j] = 0
 		end
 	elseif parker then
-		if reserve(prefix, id, data, maxMsgs, maxBytes, maxParked, ttl) == 0 then
+		local again = not firstTime(id)
+		if not again and reserve(prefix, id, data, maxMsgs, maxBytes, maxParked, ttl) == 0 then
 			out[j] = 0
 		elseif target == home then
 			held[#held + 1] = j
+			resent[j] = again
 		else
-			onTheWay(id)
+			if not again then onTheWay(id) end
 			out[j] = '+' .. target
 		end
 	elseif target == home then
@@ -465,19 +498,22 @@ local function send(head, js)
 		redis.call('PEXPIRE', KEYS[2], ARGV[3])
 		redis.call('PEXPIRE', KEYS[3], ARGV[3])
 	end
-	for _, j in ipairs(js) do onTheWay(ARGV[first + j - 1]) end
+	for _, j in ipairs(js) do
+		if not resent[j] then onTheWay(ARGV[first + j - 1]) end -- a resent frame is dropped by its reader
+	end
 end
 send(ARGV[15], held)
 local rHeld = r
 send(ARGV[4], live)
 for _, j in ipairs(held) do
 	local id = ARGV[first + j - 1]
-	if rHeld == 1 then
+	if rHeld == 1 or resent[j] then
 		out[j] = 1
 	elseif rHeld == 0 then -- its home, which parked it, is gone: kept directly
 		out[j] = commit(prefix, id, kind, data, ttl)
 	else
 		unreserve(id)
+		redis.call('HDEL', prefix .. 'p:' .. id, mark) -- not kept: a retry is a new push
 		out[j] = rHeld
 	end
 end
@@ -613,7 +649,8 @@ func (k *redisKeeper) route(ctx context.Context, ids []string, m gateway.Outgoin
 		head := appendFrame(nil, frame{sender: b.self, seq: seq - 1, kind: kind})
 		headReserved := appendFrame(nil, frame{sender: b.self, seq: seq, kind: kind | kindReserved})
 		args := []any{ms(b.lease), b.maxBacklog, ms(b.keep), head[:len(head)-1], m.Data, kind, k.self, home, k.hk(home, ""),
-			k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl()), gone, headReserved[:len(headReserved)-1]}
+			k.maxMsgs, k.maxBytes, k.maxParked, ms(k.ttl()), gone, headReserved[:len(headReserved)-1],
+			b.self + ":" + strconv.FormatUint(seq, 10)}
 		for _, id := range hids {
 			args = append(args, id)
 		}
