@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -275,7 +276,7 @@ func (c *conn) relRead(typ websocket.MessageType, data []byte) (seq uint64, body
 		}
 		seq, body = binary.BigEndian.Uint64(data), data[8:]
 	} else {
-		i := strings.IndexByte(string(data[:min(len(data), 21)]), ':')
+		i := bytes.IndexByte(data[:min(len(data), seqLimit)], ':')
 		if i <= 0 {
 			return 0, nil, false, errors.New("text message without its seq")
 		}
